@@ -1,0 +1,112 @@
+"""The ``xinyong`` command line. Domain commands register themselves from ``xinyong/<domain>/cli.py``."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from xinyong.accounts import service as accounts
+from xinyong.audit.service import Actor
+from xinyong.catalog import service as catalog
+from xinyong.core.bootstrap import upgrade_database
+from xinyong.core.database import get_engine, session_scope
+from xinyong.core.errors import XinyongError
+from xinyong.core.logging import configure_logging
+from xinyong.core.settings import get_settings
+
+app = typer.Typer(help="xinyong 公共信用信息平台", no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="数据库", no_args_is_help=True)
+unit_app = typer.Typer(help="信息提供单位", no_args_is_help=True)
+apikey_app = typer.Typer(help="API 密钥", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(unit_app, name="unit")
+app.add_typer(apikey_app, name="apikey")
+err = Console(stderr=True)
+
+# Domains with commands of their own; each module has ``register(app: typer.Typer)``.
+DOMAIN_COMMANDS = ("ingest", "demo")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """创建或升级 XINYONG_DATABASE_URL 指向的数据库，并载入内置目录。"""
+    result = upgrade_database(get_engine())
+    typer.echo(
+        f"数据库已是最新版本（{get_settings().database_url.split('@')[-1]}）；更新目录资源 {result['resources']} 项"
+    )
+
+
+@unit_app.command("add")
+def unit_add(
+    uscc: Annotated[str, typer.Option("--uscc", help="单位统一社会信用代码")],
+    name: Annotated[str, typer.Option("--name", help="单位名称")],
+    region: Annotated[str, typer.Option("--region", help="行政区划代码")] = "",
+    resource: Annotated[list[str], typer.Option("--resource", help="可报送的信息资源（可多次）")] = [],  # noqa: B006
+    short_name: Annotated[str | None, typer.Option("--short-name", help="简称（文号前缀）")] = None,
+) -> None:
+    """登记信息提供单位及其可报送的信息资源（再次执行会更新）。"""
+    with session_scope(get_engine(), write=True) as session:
+        unit = catalog.register_unit(
+            session=session,
+            uscc=uscc,
+            name=name,
+            region=region or get_settings().region,
+            resources=list(resource),
+            short_name=short_name,
+        )
+        typer.echo(f"已登记：{unit.name}（{unit.uscc}），可报送 {len(unit.grants)} 项资源")
+
+
+@apikey_app.command("create")
+def apikey_create(
+    role: Annotated[
+        str, typer.Option("--role", help="admin / credit_office / source_unit / checker / subject")
+    ],
+    unit: Annotated[str | None, typer.Option("--unit", help="所属单位统一社会信用代码")] = None,
+    label: Annotated[str | None, typer.Option("--label", help="备注")] = None,
+) -> None:
+    """创建 API 密钥；最后一行输出密钥本身（只显示这一次）。"""
+    with session_scope(get_engine(), write=True) as session:
+        unit_row = catalog.get_unit(session=session, uscc=unit) if unit else None
+        issued = accounts.create_api_key(
+            session=session, actor=Actor.cli(), role=accounts.parse_role(role), unit=unit_row, label=label
+        )
+    typer.echo(f"已创建密钥（前缀 {issued.api_key.prefix}，角色 {role}）。请妥善保存，系统只保存其散列：")
+    typer.echo(issued.key)
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(prefix: Annotated[str, typer.Argument(help="密钥前缀")]) -> None:
+    """吊销 API 密钥。"""
+    with session_scope(get_engine(), write=True) as session:
+        accounts.revoke_api_key(session=session, actor=Actor.cli(), prefix=prefix)
+    typer.echo(f"已吊销密钥 {prefix}")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+) -> None:
+    """启动网站与 API。"""
+    import uvicorn
+
+    from xinyong.app import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+
+
+for _domain in DOMAIN_COMMANDS:
+    importlib.import_module(f"xinyong.{_domain}.cli").register(app)
+
+
+def main() -> None:
+    configure_logging()
+    try:
+        app()
+    except XinyongError as exc:
+        err.print(f"[red]错误：[/red]{exc.message}")
+        raise SystemExit(2) from None

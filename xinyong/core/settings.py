@@ -1,0 +1,72 @@
+"""One settings object for the whole platform (environment prefix ``XINYONG_``)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Development keys: fine on a laptop with demo data, refused when XINYONG_ENV=production.
+DEV_SECRET_KEY = "dev-secret-key-change-me"
+DEV_PII_KEY = base64.b64encode(b"xinyong-dev-pii-key-32-bytes!!!!").decode()
+DEV_HASH_KEY = "dev-hash-key-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="XINYONG_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str = Field(
+        default="sqlite:///var/xinyong.db",
+        description="SQLAlchemy URL; a SQLite file by default, postgresql+psycopg://… in production.",
+    )
+    today: dt.date | None = Field(default=None, description="Fix 'today' (YYYY-MM-DD) for tests and demos.")
+    secret_key: str = Field(default=DEV_SECRET_KEY, description="Signs sessions and tokens.")
+    pii_key: str = Field(
+        default=DEV_PII_KEY,
+        description="Base64 of the 32-byte AES-GCM key that encrypts personal identifiers at rest.",
+    )
+    hash_key: str = Field(
+        default=DEV_HASH_KEY, description="Key of the keyed hash through which identifiers are looked up."
+    )
+    site_name: str = Field(default="信用示范", description="The portal's name, e.g. 信用淄博.")
+    region: str = Field(default="370300", description="行政区划代码 of the platform's own region.")
+    holidays_file: Path | None = Field(
+        default=None,
+        description="YAML of holidays and 调休 workdays for years chinesecalendar does not know.",
+    )
+    data_dir: Path = Field(default=Path("var"), description="Where rejects files and uploads are kept.")
+    ingest_chunk_size: int = Field(default=2000, ge=1, description="Rows per transaction during collection.")
+    log_level: str = "INFO"
+    log_json: bool = Field(default=False, description="Log one JSON object per line (for log shippers).")
+    upload_max_bytes: int = Field(default=200 * 1024 * 1024, description="Largest file a unit may upload.")
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets_in_production(self) -> Settings:
+        if self.env == "production":
+            for name, default in (
+                ("secret_key", DEV_SECRET_KEY),
+                ("pii_key", DEV_PII_KEY),
+                ("hash_key", DEV_HASH_KEY),
+            ):
+                if getattr(self, name) == default:
+                    raise ValueError(f"XINYONG_{name.upper()} must be set to a secret value in production")
+        key = base64.b64decode(self.pii_key)
+        if len(key) != 32:
+            raise ValueError("XINYONG_PII_KEY must be the base64 encoding of exactly 32 bytes")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (after the environment changed, e.g. in a test)."""
+    get_settings.cache_clear()
