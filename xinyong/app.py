@@ -7,6 +7,7 @@ import importlib
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -34,6 +35,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     for domain in DOMAINS:
         module = importlib.import_module(f"xinyong.{domain}.routes")
         app.include_router(module.router)
+    app.mount("/static", StaticFiles(packages=[("xinyong.web", "static")]), name="static")
     _install_error_handlers(app)
     return app
 

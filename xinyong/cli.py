@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from xinyong.accounts import service as accounts
+from xinyong.audit import service as audit
 from xinyong.audit.service import Actor
 from xinyong.catalog import service as catalog
 from xinyong.core.bootstrap import upgrade_database
@@ -21,9 +22,11 @@ app = typer.Typer(help="xinyong 公共信用信息平台", no_args_is_help=True,
 db_app = typer.Typer(help="数据库", no_args_is_help=True)
 unit_app = typer.Typer(help="信息提供单位", no_args_is_help=True)
 apikey_app = typer.Typer(help="API 密钥", no_args_is_help=True)
+account_app = typer.Typer(help="账号", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(unit_app, name="unit")
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(account_app, name="account")
 err = Console(stderr=True)
 
 # Domains with commands of their own; each module has ``register(app: typer.Typer)``.
@@ -84,6 +87,33 @@ def apikey_revoke(prefix: Annotated[str, typer.Argument(help="密钥前缀")]) -
     with session_scope(get_engine(), write=True) as session:
         accounts.revoke_api_key(session=session, actor=Actor.cli(), prefix=prefix)
     typer.echo(f"已吊销密钥 {prefix}")
+
+
+@account_app.command("create")
+def account_create(
+    username: Annotated[str, typer.Option("--username", help="登录名")],
+    role: Annotated[str, typer.Option("--role", help="admin / credit_office / source_unit / checker / subject")],
+    password: Annotated[str, typer.Option("--password", prompt=True, hide_input=True, help="密码")],
+    unit: Annotated[str | None, typer.Option("--unit", help="所属单位统一社会信用代码")] = None,
+    display_name: Annotated[str | None, typer.Option("--display-name", help="显示名")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="工作区域（空 = 全市）")] = None,
+) -> None:
+    """创建可登录网站的账号。"""
+    with session_scope(get_engine(), write=True) as session:
+        unit_row = catalog.get_unit(session=session, uscc=unit) if unit else None
+        account = accounts.create_account(
+            session=session,
+            username=username,
+            role=accounts.parse_role(role),
+            password=password,
+            unit=unit_row,
+            display_name=display_name,
+            region=region,
+        )
+        audit.record(
+            session=session, actor=Actor.cli(), action="account.create", target_type="account", target_id=account.id
+        )
+    typer.echo(f"已创建账号 {username}（{role}）")
 
 
 @app.command("serve")
