@@ -16,15 +16,10 @@ from xinyong.core.errors import InvalidInput
 from xinyong.disclosure import Decision, Viewer, decide, get_rules, public_filter
 from xinyong.records.models import Record
 from xinyong.subjects.models import Subject
-from xinyong.subjects.profile import record_fields
+from xinyong.subjects.profile import PENALTY_CATEGORIES, record_fields
 from xinyong.subjects.search import portal_region, subject_ref
 
 KINDS = {"licenses": ("license", "行政许可"), "penalties": ("penalty", "行政处罚")}
-PENALTY_CATEGORIES = {
-    "01": "警告", "02": "罚款", "03": "没收违法所得", "04": "责令停产停业", "05": "吊销许可证", "06": "行政拘留",
-    "07": "其他", "08": "通报批评", "09": "没收非法财物", "10": "降低资质等级", "11": "暂扣许可证",
-    "12": "限制开展生产经营活动", "13": "限制从业", "14": "责令关闭",
-}  # fmt: skip
 LICENSE_CATEGORIES = {c: c for c in ("普通", "特许", "认可", "核准", "登记", "其他")}
 CATEGORY_ROLE = {"license": "XK_XKLB", "penalty": "CF_CFLB"}
 COUNT_CAP = 10_000

@@ -37,6 +37,11 @@ STATUS_LABELS = {
     SubjectStatus.REVOKED: "吊销",
     SubjectStatus.MERGED: "已合并",
 }
+PENALTY_CATEGORIES = {
+    "01": "警告", "02": "罚款", "03": "没收违法所得", "04": "责令停产停业", "05": "吊销许可证", "06": "行政拘留",
+    "07": "其他", "08": "通报批评", "09": "没收非法财物", "10": "降低资质等级", "11": "暂扣许可证",
+    "12": "限制开展生产经营活动", "13": "限制从业", "14": "责令关闭",
+}  # fmt: skip
 # Fields of the national standard already shown elsewhere on the page (subject fields, codes of units).
 _HIDDEN_FIELD_TYPES = {"name", "subject_kind", "uscc", "legacy_code", "id_type", "id_number", "unit_code", "doc_no"}
 
@@ -106,6 +111,8 @@ def record_fields(record: Record, resource: Resource, *, masked: bool) -> list[t
         if value in (None, ""):
             continue
         text = "；".join(str(v) for v in value) if isinstance(value, list) else str(value)
+        if spec.get("type") == "penalty_category":
+            text = "；".join(PENALTY_CATEGORIES.get(c.strip(), c.strip()) for c in text.split("；" if "；" in text else ";"))
         shown.append((str(spec.get("name", spec["code"])), mask_value(text) if masked else text))
     return shown
 
