@@ -8,9 +8,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from xinyong import __version__
 from xinyong.core.database import get_engine
@@ -96,12 +96,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
         problems = [
-            f"{'.'.join(str(p) for p in err.get('loc', ()) if p != 'body')}：{_zh(err)}"
-            for err in exc.errors()
+            f"{'.'.join(str(p) for p in err.get('loc', ()) if p != 'body')}：{_zh(err)}" for err in exc.errors()
         ]
-        return _error_response(
-            request, 422, "invalid_input", "请求参数有误：" + "；".join(problems), problems=problems
-        )
+        return _error_response(request, 422, "invalid_input", "请求参数有误：" + "；".join(problems), problems=problems)
 
     @app.exception_handler(OperationalError)
     async def _database_unavailable(request: Request, exc: OperationalError) -> Response:

@@ -77,7 +77,9 @@ def test_search_by_name_former_name_short_query_and_code(client: TestClient, ses
     from xinyong.subjects.models import SubjectName
 
     now = clock.now()
-    session.add(SubjectName(subject_id=renamed.id, name="淄博旧称电子厂", first_seen=now, last_seen=now, is_current=False))
+    session.add(
+        SubjectName(subject_id=renamed.id, name="淄博旧称电子厂", first_seen=now, last_seen=now, is_current=False)
+    )
     person = factories.subject(session, name="王小明", kind=SubjectKind.NATURAL_PERSON)
     factories.record(session, subject_row=person)  # a penalty of a person: never makes the person findable
     session.flush()
@@ -141,7 +143,9 @@ def test_publicity_filters(client: TestClient, session: Session) -> None:
     import datetime as dt
 
     subject = factories.subject(session)
-    other_unit = factories.unit(session, uscc_code=factories.uscc(region="370300"), name="淄博市市场监督管理局", short_name="淄市监")
+    other_unit = factories.unit(
+        session, uscc_code=factories.uscc(region="370300"), name="淄博市市场监督管理局", short_name="淄市监"
+    )
     fine = factories.record(session, subject_row=subject, decision_date=dt.date(2026, 5, 1), payload={"CF_CFLB": "02"})
     warn = factories.record(
         session, subject_row=subject, unit_row=other_unit, decision_date=dt.date(2026, 6, 1), payload={"CF_CFLB": "01"}

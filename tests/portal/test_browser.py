@@ -47,7 +47,8 @@ def served(fresh_db: Database) -> Iterator[tuple[str, dict[str, str]]]:
             payload={"CF_CFLB": "01", "CF_NR": "警告"},
         )  # fmt: skip
         under_objection = factories.record(
-            session, subject_row=company, unit_row=unit, decision_date=today - dt.timedelta(days=10), objection_open=True,
+            session, subject_row=company, unit_row=unit, decision_date=today - dt.timedelta(days=10),
+            objection_open=True,
             payload={"CF_CFLB": "02", "CF_NR": "罚款人民币2000元，当事人对处罚金额提出异议并已申请复核"},
         )  # fmt: skip
         person = factories.subject(session, name="孙七", kind=SubjectKind.NATURAL_PERSON)
@@ -60,7 +61,9 @@ def served(fresh_db: Database) -> Iterator[tuple[str, dict[str, str]]]:
             "code": company.uscc or "",
         }
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(fresh_db.engine), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(fresh_db.engine), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -85,7 +88,10 @@ def test_search_to_subject_page_on_desktop_and_phone(served: tuple[str, dict[str
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
-            for name, viewport in (("desktop", {"width": 1280, "height": 900}), ("phone", {"width": 375, "height": 740})):
+            for name, viewport in (
+                ("desktop", {"width": 1280, "height": 900}),
+                ("phone", {"width": 375, "height": 740}),
+            ):
                 page = browser.new_page(viewport=viewport, java_script_enabled=False)
                 page.goto(base + "/")
                 page.fill("input[name=q]", "齐鲁精细")

@@ -55,7 +55,13 @@ def test_credit_office_edits_articles_on_the_website(client: TestClient, session
     assert empty.status_code == 422 and "标题：必填" in empty.text
     saved = client.post(
         "/admin/articles/new",
-        data={"category": "policy", "title": "信用修复办法解读", "body": "第一段。\n\n第二段。", "csrf": csrf, "published": "1"},
+        data={
+            "category": "policy",
+            "title": "信用修复办法解读",
+            "body": "第一段。\n\n第二段。",
+            "csrf": csrf,
+            "published": "1",
+        },
         follow_redirects=False,
     )
     assert saved.status_code == 303
@@ -67,7 +73,9 @@ def test_credit_office_edits_articles_on_the_website(client: TestClient, session
 
 def test_subject_account_cannot_edit(client: TestClient, session: Session) -> None:
     subject = factories.subject(session)
-    accounts.create_account(session=session, username="s2", role=Role.SUBJECT, password="pw-pw-pw", subject_id=subject.id)
+    accounts.create_account(
+        session=session, username="s2", role=Role.SUBJECT, password="pw-pw-pw", subject_id=subject.id
+    )
     client.post("/login", data={"username": "s2", "password": "pw-pw-pw"})
     assert client.get("/admin/articles/new", headers=BROWSER).status_code == 403
 
@@ -80,7 +88,9 @@ def test_article_and_account_commands(fresh_db: Database, tmp_path: Path) -> Non
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "xinyong", *args], env=env, capture_output=True, text=True)
 
-    added = run("article", "add", "--category", "信用动态", "--title", "全市信用建设推进会召开", "--body-file", str(body))
+    added = run(
+        "article", "add", "--category", "信用动态", "--title", "全市信用建设推进会召开", "--body-file", str(body)
+    )
     assert added.returncode == 0, added.stderr
     assert added.stdout.strip().splitlines()[-1].isdigit()
     assert "全市信用建设推进会召开" in run("article", "list").stdout

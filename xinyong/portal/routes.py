@@ -12,8 +12,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from xinyong.accounts.models import Role
 from xinyong.accounts.web import COOKIE, SESSION_HOURS, OptionalAccount, actor_of, session_token, sign_in
-from xinyong.core.deps import SessionDep
 from xinyong.core import clock
+from xinyong.core.deps import SessionDep
 from xinyong.core.errors import Forbidden, InvalidInput, Unauthenticated
 from xinyong.core.settings import get_settings
 from xinyong.disclosure import Viewer, get_rules
@@ -37,7 +37,12 @@ EDITOR_ROLES = (Role.ADMIN.value, Role.CREDIT_OFFICE.value)
 
 def _html(request: Request, name: str, context: dict[str, object], *, private: bool = False) -> Response:
     page = render(request, name, context)
-    return conditional(request, bytes(page.body), "text/html; charset=utf-8", cache="private, no-store" if private else "public, max-age=60")
+    return conditional(
+        request,
+        bytes(page.body),
+        "text/html; charset=utf-8",
+        cache="private, no-store" if private else "public, max-age=60",
+    )
 
 
 def _date(value: str | None, label: str) -> dt.date | None:
@@ -131,7 +136,12 @@ def publicity_page(
             "listing": listing,
             "units": publicity_service.units(session=session),
             "categories": publicity_service.categories(kind),
-            "filters": {"unit": unit or "", "category": category or "", "date_from": date_from or "", "date_to": date_to or ""},
+            "filters": {
+                "unit": unit or "",
+                "category": category or "",
+                "date_from": date_from or "",
+                "date_to": date_to or "",
+            },
         },
         private=account is not None,
     )
@@ -320,10 +330,14 @@ def editor_list(request: Request, session: SessionDep, account: OptionalAccount)
 
 @router.get("/admin/articles/new", include_in_schema=False)
 @router.get("/admin/articles/{article_id}/edit", include_in_schema=False)
-def editor_form(request: Request, session: SessionDep, account: OptionalAccount, article_id: int | None = None) -> Response:
+def editor_form(
+    request: Request, session: SessionDep, account: OptionalAccount, article_id: int | None = None
+) -> Response:
     _editor(account)
     article = articles.get(session=session, article_id=article_id, include_drafts=True) if article_id else None
-    return render(request, "portal/editor_form.html", {"article": article, "labels": ARTICLE_CATEGORY_LABELS, "error": None})
+    return render(
+        request, "portal/editor_form.html", {"article": article, "labels": ARTICLE_CATEGORY_LABELS, "error": None}
+    )
 
 
 @router.post("/admin/articles/new", include_in_schema=False)
@@ -367,4 +381,3 @@ def editor_save(
             status_code=422,
         )  # fmt: skip
     return RedirectResponse(f"/admin/articles?saved={saved.id}", status_code=303)
-

@@ -57,7 +57,7 @@ class RecordEntry:
     @property
     def severity_label(self) -> str | None:
         sev = self.record.severity
-        return SEVERITY_LABELS.get(Severity(sev)) if sev in Severity._value2member_map_ else None
+        return SEVERITY_LABELS.get(Severity(sev)) if sev is not None and sev in Severity._value2member_map_ else None
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,9 @@ def record_fields(record: Record, resource: Resource, *, masked: bool) -> list[t
             continue
         text = "；".join(str(v) for v in value) if isinstance(value, list) else str(value)
         if spec.get("type") == "penalty_category":
-            text = "；".join(PENALTY_CATEGORIES.get(c.strip(), c.strip()) for c in text.split("；" if "；" in text else ";"))
+            text = "；".join(
+                PENALTY_CATEGORIES.get(c.strip(), c.strip()) for c in text.split("；" if "；" in text else ";")
+            )
         shown.append((str(spec.get("name", spec["code"])), mask_value(text) if masked else text))
     return shown
 

@@ -21,7 +21,10 @@ from xinyong.web.caching import conditional_json
 router = APIRouter(prefix="/api/v1/subjects", tags=["信用主体"], dependencies=[Depends(fair_use)])
 
 CodePath = Annotated[
-    str, Path(description="统一社会信用代码、旧代码（工商注册号、组织机构代码等）或门户编号；不区分大小写，可含空格或全角字符")
+    str,
+    Path(
+        description="统一社会信用代码、旧代码（工商注册号、组织机构代码等）或门户编号；不区分大小写，可含空格或全角字符"
+    ),
 ]
 
 

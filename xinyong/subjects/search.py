@@ -105,16 +105,14 @@ def _fts_phrase(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def _name_matches(session: Session, terms: list[str]) -> sa.Select[tuple[int]]:
+def _name_matches(session: Session, terms: list[str]) -> sa.Select[int]:
     """Ids of subject_name rows whose name contains every term."""
     query = sa.select(SubjectName.id)
     long_terms = [t for t in terms if len(t) >= 3]
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite" and long_terms:
         match = " AND ".join(_fts_phrase(t) for t in long_terms)
-        fts = sa.text("SELECT rowid FROM subject_name_fts WHERE subject_name_fts MATCH :match").bindparams(
-            match=match
-        )
+        fts = sa.text("SELECT rowid FROM subject_name_fts WHERE subject_name_fts MATCH :match").bindparams(match=match)
         query = query.where(SubjectName.id.in_(fts))
         rest = [t for t in terms if len(t) < 3]
     else:
@@ -160,12 +158,18 @@ def search(*, session: Session, q: str, page: int = 1, page_size: int = 20) -> S
     capped = len(candidates) > cap
     candidates = candidates[:cap]
     ranked = sorted(
-        ((_rank(name, query_text, terms), len(name), sid) for sid, name in candidates if exact is None or sid != exact.id)
+        (
+            (_rank(name, query_text, terms), len(name), sid)
+            for sid, name in candidates
+            if exact is None or sid != exact.id
+        )
     )
     ordered_ids = ([exact.id] if exact is not None else []) + [sid for _, _, sid in ranked]
     total = len(ordered_ids)
     page_ids = ordered_ids[(page - 1) * page_size : page * page_size]
-    subjects = {s.id: s for s in session.scalars(sa.select(Subject).where(Subject.id.in_(page_ids)))} if page_ids else {}
+    subjects = (
+        {s.id: s for s in session.scalars(sa.select(Subject).where(Subject.id.in_(page_ids)))} if page_ids else {}
+    )
     former = _former_names(session, page_ids, terms)
     items = [
         SearchHit(
