@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -147,22 +148,14 @@ def search(*, session: Session, q: str, page: int = 1, page_size: int = 20) -> S
         exact = find_by_code(session=session, code=code)
         if exact is not None and not session.scalar(sa.select(sa.literal(1)).where(Subject.id == exact.id, visible)):
             exact = None
-    names = _name_matches(session, [t.replace(" ", "") for t in terms]).subquery()
-    candidates = session.execute(
-        sa.select(Subject.id, Subject.name)
-        .where(Subject.id.in_(sa.select(SubjectName.subject_id).where(SubjectName.id.in_(sa.select(names.c.id)))))
-        .where(visible)
-        .order_by(Subject.id)
-        .limit(cap + 1)
-    ).all()
-    capped = len(candidates) > cap
-    candidates = candidates[:cap]
+    if exact is not None and query_text.isascii():
+        # A code that found its subject is not also a name fragment: skip the (costly) substring match.
+        candidates: list[Any] = []
+        capped = False
+    else:
+        candidates, capped = _name_candidates(session, terms, visible, cap)
     ranked = sorted(
-        (
-            (_rank(name, query_text, terms), len(name), sid)
-            for sid, name in candidates
-            if exact is None or sid != exact.id
-        )
+        (_rank(name, query_text, terms), len(name), sid) for sid, name in candidates if exact is None or sid != exact.id
     )
     ordered_ids = ([exact.id] if exact is not None else []) + [sid for _, _, sid in ranked]
     total = len(ordered_ids)
@@ -182,6 +175,20 @@ def search(*, session: Session, q: str, page: int = 1, page_size: int = 20) -> S
     ]
     pages = (total + page_size - 1) // page_size
     return SearchResult(clean(q), terms, items, total, capped, page, page_size, pages)
+
+
+def _name_candidates(
+    session: Session, terms: list[str], visible: ColumnElement[bool], cap: int
+) -> tuple[list[Any], bool]:
+    names = _name_matches(session, terms).subquery()
+    rows = session.execute(
+        sa.select(Subject.id, Subject.name)
+        .where(Subject.id.in_(sa.select(SubjectName.subject_id).where(SubjectName.id.in_(sa.select(names.c.id)))))
+        .where(visible)
+        .order_by(Subject.id)
+        .limit(cap + 1)
+    ).all()
+    return list(rows[:cap]), len(rows) > cap
 
 
 def _former_names(session: Session, subject_ids: list[int], terms: list[str]) -> dict[int, str]:
