@@ -6,21 +6,23 @@ import importlib
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from xinyong import __version__
 from xinyong.core.database import get_engine
 from xinyong.core.errors import XinyongError
 from xinyong.core.logging import configure_logging, get_logger
 from xinyong.core.settings import get_settings
+from xinyong.web.templating import render, wants_html
 
 log = get_logger(__name__)
 
 # Domains that serve HTTP, in the order their routes are mounted; each has ``routes.router``.
-DOMAINS = ("subjects", "ingest")
+DOMAINS = ("subjects", "ingest", "portal")
 
 
 def create_app(engine: Engine | None = None) -> FastAPI:
@@ -44,40 +46,74 @@ def error_body(code: str, message: str, **detail: object) -> dict[str, object]:
     return {"error": code, "message": message, **({"detail": detail} if detail else {})}
 
 
+_HTML_HEADINGS = {
+    401: "需要登录",
+    403: "无权访问",
+    404: "页面不存在",
+    405: "不支持的请求方式",
+    422: "请求有误",
+    429: "查询过于频繁",
+    500: "服务器内部错误",
+    503: "服务暂时不可用",
+}
+
+
+def _error_response(
+    request: Request, status: int, code: str, message: str, headers: dict[str, str] | None = None, **detail: object
+) -> Response:
+    """JSON for API clients; a Chinese HTML page for browsers (never a stack trace), except under /api/."""
+    if wants_html(request) and not request.url.path.startswith("/api/"):
+        if status == 401 and request.method == "GET":
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        page = render(
+            request,
+            "error.html",
+            {
+                "heading": _HTML_HEADINGS.get(status, "出错了"),
+                "message": message,
+                "retry_after": (headers or {}).get("Retry-After"),
+            },
+            status_code=status,
+        )
+        page.headers.update(headers or {})
+        return page
+    return JSONResponse(error_body(code, message, **detail), status_code=status, headers=headers)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(XinyongError)
-    async def _domain_error(_request: Request, exc: XinyongError) -> Response:
-        return JSONResponse(error_body(exc.code, exc.message, **exc.detail), status_code=exc.status_code)
+    async def _domain_error(request: Request, exc: XinyongError) -> Response:
+        headers = {"Retry-After": str(exc.detail["retry_after"])} if "retry_after" in exc.detail else None
+        return _error_response(request, exc.status_code, exc.code, exc.message, headers, **exc.detail)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        messages = {404: "您访问的页面不存在，请检查地址", 405: "不支持该请求方式"}
+        message = messages.get(exc.status_code, str(exc.detail))
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return _error_response(request, exc.status_code, code, message, dict(exc.headers or {}) or None)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_request: Request, exc: RequestValidationError) -> Response:
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
         problems = [
-            f"{'.'.join(str(p) for p in err.get('loc', ()) if p != 'body')}：{_zh(err)}"
-            for err in exc.errors()
+            f"{'.'.join(str(p) for p in err.get('loc', ()) if p != 'body')}：{_zh(err)}" for err in exc.errors()
         ]
-        return JSONResponse(
-            error_body("invalid_input", "请求参数有误：" + "；".join(problems), problems=problems),
-            status_code=422,
-        )
+        return _error_response(request, 422, "invalid_input", "请求参数有误：" + "；".join(problems), problems=problems)
 
     @app.exception_handler(OperationalError)
-    async def _database_unavailable(_request: Request, exc: OperationalError) -> Response:
+    async def _database_unavailable(request: Request, exc: OperationalError) -> Response:
         log.error("database unavailable", error=str(exc.orig))
-        return JSONResponse(
-            error_body("unavailable", "数据库暂时不可用，请稍后重试"),
-            status_code=503,
-            headers={"Retry-After": "5"},
-        )
+        return _error_response(request, 503, "unavailable", "数据库暂时不可用，请稍后重试", {"Retry-After": "5"})
 
     @app.exception_handler(DBAPIError)
-    async def _database_error(_request: Request, exc: DBAPIError) -> Response:
+    async def _database_error(request: Request, exc: DBAPIError) -> Response:
         log.exception("database error", error=str(exc.orig))
-        return JSONResponse(error_body("internal", "服务器内部错误，已记录，请稍后重试"), status_code=500)
+        return _error_response(request, 500, "internal", "服务器内部错误，已记录，请稍后重试")
 
     @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception) -> Response:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", error=repr(exc))
-        return JSONResponse(error_body("internal", "服务器内部错误，已记录，请稍后重试"), status_code=500)
+        return _error_response(request, 500, "internal", "服务器内部错误，已记录，请稍后重试")
 
 
 _ZH_MESSAGES = {

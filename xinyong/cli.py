@@ -14,7 +14,7 @@ from xinyong.audit.service import Actor
 from xinyong.catalog import service as catalog
 from xinyong.core.bootstrap import upgrade_database
 from xinyong.core.database import get_engine, session_scope
-from xinyong.core.errors import XinyongError
+from xinyong.core.errors import InvalidInput, NotFound, XinyongError
 from xinyong.core.logging import configure_logging
 from xinyong.core.settings import get_settings
 
@@ -30,7 +30,7 @@ app.add_typer(account_app, name="account")
 err = Console(stderr=True)
 
 # Domains with commands of their own; each module has ``register(app: typer.Typer)``.
-DOMAIN_COMMANDS = ("ingest", "demo")
+DOMAIN_COMMANDS = ("ingest", "demo", "portal")
 
 
 @db_app.command("upgrade")
@@ -65,9 +65,7 @@ def unit_add(
 
 @apikey_app.command("create")
 def apikey_create(
-    role: Annotated[
-        str, typer.Option("--role", help="admin / credit_office / source_unit / checker / subject")
-    ],
+    role: Annotated[str, typer.Option("--role", help="admin / credit_office / source_unit / checker / subject")],
     unit: Annotated[str | None, typer.Option("--unit", help="所属单位统一社会信用代码")] = None,
     label: Annotated[str | None, typer.Option("--label", help="备注")] = None,
 ) -> None:
@@ -97,10 +95,20 @@ def account_create(
     unit: Annotated[str | None, typer.Option("--unit", help="所属单位统一社会信用代码")] = None,
     display_name: Annotated[str | None, typer.Option("--display-name", help="显示名")] = None,
     region: Annotated[str | None, typer.Option("--region", help="工作区域（空 = 全市）")] = None,
+    subject: Annotated[
+        str | None, typer.Option("--subject", help="信用主体代码（角色 subject 的账号绑定的主体）")
+    ] = None,
 ) -> None:
     """创建可登录网站的账号。"""
+    from xinyong.subjects.search import find_by_code
+
     with session_scope(get_engine(), write=True) as session:
         unit_row = catalog.get_unit(session=session, uscc=unit) if unit else None
+        subject_row = find_by_code(session=session, code=subject) if subject else None
+        if subject and subject_row is None:
+            raise NotFound(f"未找到代码为 {subject} 的信用主体")
+        if role == "subject" and subject_row is None:
+            raise InvalidInput("信用主体账号必须用 --subject 指定所绑定的主体")
         account = accounts.create_account(
             session=session,
             username=username,
@@ -109,6 +117,7 @@ def account_create(
             unit=unit_row,
             display_name=display_name,
             region=region,
+            subject_id=subject_row.id if subject_row else None,
         )
         audit.record(
             session=session, actor=Actor.cli(), action="account.create", target_type="account", target_id=account.id

@@ -4,12 +4,14 @@ from xinyong.accounts.models import Account, ApiKey
 from xinyong.audit.models import AuditEvent
 from xinyong.catalog.models import Resource, SourceUnit, UnitResource
 from xinyong.ingest.models import Batch, QuarantinedRow
+from xinyong.portal.models import Article
 from xinyong.records.models import Record, RecordVersion
 from xinyong.subjects.models import Subject, SubjectCode, SubjectName
 
 __all__ = [
     "Account",
     "ApiKey",
+    "Article",
     "AuditEvent",
     "Batch",
     "QuarantinedRow",

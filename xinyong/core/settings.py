@@ -42,6 +42,21 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(default=Path("var"), description="Where rejects files and uploads are kept.")
     ingest_chunk_size: int = Field(default=2000, ge=1, description="Rows per transaction during collection.")
+    disclosure_rules: Path | None = Field(
+        default=None,
+        description="YAML merged over the built-in publication rules (xinyong/disclosure/data/rules.yaml).",
+    )
+    portal_region_only: bool = Field(
+        default=False,
+        description="The public portal shows only subjects and records of XINYONG_REGION (a district's own portal).",
+    )
+    rate_limit_per_minute: int = Field(
+        default=120, ge=0, description="Public search and API requests per client and minute (0 = no limit)."
+    )
+    rate_limit_burst: int = Field(default=30, ge=1, description="Requests a client may make at once above the rate.")
+    search_max_results: int = Field(
+        default=1000, ge=10, description="Name search counts and ranks at most this many matches (then says 'N+')."
+    )
     log_level: str = "INFO"
     log_json: bool = Field(default=False, description="Log one JSON object per line (for log shippers).")
     upload_max_bytes: int = Field(default=200 * 1024 * 1024, description="Largest file a unit may upload.")

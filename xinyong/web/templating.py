@@ -6,6 +6,8 @@ A domain keeps its pages in ``xinyong/<domain>/templates/<domain>/…`` and exte
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from xinyong.core import clock
 from xinyong.core.settings import get_settings
@@ -35,10 +38,34 @@ environment = Environment(
 templates = Jinja2Templates(env=environment)
 
 
+def highlight(text: str, terms: list[str]) -> Markup:
+    """``text`` escaped, with every occurrence of the search terms wrapped in <mark>."""
+    escaped = str(escape(text))
+    needles = sorted({str(escape(t)) for t in terms if t}, key=len, reverse=True)
+    if not needles:
+        return Markup(escaped)
+    pattern = re.compile("|".join(re.escape(n) for n in needles))
+    return Markup(pattern.sub(lambda m: f"<mark>{m.group(0)}</mark>", escaped))
+
+
+def paragraphs(text: str) -> list[str]:
+    return [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+
+
+def china_date(value: dt.datetime | None) -> str:
+    return value.astimezone(clock.CHINA).strftime("%Y-%m-%d") if value is not None else "—"
+
+
+environment.filters["highlight"] = highlight
+environment.filters["china_date"] = china_date
+environment.filters["paragraphs"] = paragraphs
+
+
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
     settings = get_settings()
     base = {
         "site_name": settings.site_name,
+        "site_region": settings.region,
         "today": clock.today(),
         "account": getattr(request.state, "account", None),
     }
