@@ -38,7 +38,8 @@ def db_upgrade() -> None:
     """创建或升级 XINYONG_DATABASE_URL 指向的数据库，并载入内置目录。"""
     result = upgrade_database(get_engine())
     typer.echo(
-        f"数据库已是最新版本（{get_settings().database_url.split('@')[-1]}）；更新目录资源 {result['resources']} 项"
+        f"数据库已是最新版本（{get_settings().database_url.split('@')[-1]}）；更新目录资源 {result['resources']} 项、"
+        f"名单类型 {result['list_types']} 项、奖惩措施与事项 {result['measures']} 项"
     )
 
 
@@ -65,9 +66,7 @@ def unit_add(
 
 @apikey_app.command("create")
 def apikey_create(
-    role: Annotated[
-        str, typer.Option("--role", help="admin / credit_office / source_unit / checker / subject")
-    ],
+    role: Annotated[str, typer.Option("--role", help="admin / credit_office / source_unit / checker / subject")],
     unit: Annotated[str | None, typer.Option("--unit", help="所属单位统一社会信用代码")] = None,
     label: Annotated[str | None, typer.Option("--label", help="备注")] = None,
 ) -> None:
