@@ -82,19 +82,19 @@ def load_builtin(*, session: Session) -> int:
             "subject_kinds": spec.get("subject_kinds") or [],
             "associated_only": bool(spec.get("associated_only", False)),
         }
-        row = measures.get(spec["code"])
-        if row is None:
+        measure = measures.get(spec["code"])
+        if measure is None:
             session.add(Measure(code=spec["code"], active=True, version=1, updated_at=clock.now(), **values))
             written += 1
             continue
-        if row.basis and not values["basis"]:
+        if measure.basis and not values["basis"]:
             # The credit office confirmed a local policy's basis: an upgrade must not wipe it.
-            values["basis"], values["local_policy"] = row.basis, row.local_policy
-        if any(getattr(row, k) != v for k, v in values.items()):
+            values["basis"], values["local_policy"] = measure.basis, measure.local_policy
+        if any(getattr(measure, k) != v for k, v in values.items()):
             for key, value in values.items():
-                setattr(row, key, value)
-            row.version += 1
-            row.updated_at = clock.now()
+                setattr(measure, key, value)
+            measure.version += 1
+            measure.updated_at = clock.now()
             written += 1
     session.flush()
     return written
@@ -338,6 +338,10 @@ def run_check(
     result: dict[str, Any] = {
         "matter": {"code": matter.code, "name": matter.name},
         "subject": _subject_view(subject, query),
+        "match": {
+            "by": "name" if "score" in query else "code" if "code" in query else "id",
+            "score": query.get("score"),
+        },
         "grade": grade_of(session=session, subject_id=subject.id) if subject else None,
         "entries": [],
         "measures": [],
@@ -650,3 +654,124 @@ def case_statistics(
     for key, line in stats.items():
         line["cases"] = len(cases.get(key, set()))
     return [stats[k] for k in sorted(stats)]
+
+
+# --- batch check ------------------------------------------------------------------------------------------------
+
+BATCH_COLUMNS = [
+    ("row_no", "行号"),
+    ("input_code", "输入代码"),
+    ("input_name", "输入名称"),
+    ("status", "核查状态"),
+    ("subject_name", "匹配主体"),
+    ("subject_code", "统一社会信用代码"),
+    ("score", "名称匹配分"),
+    ("lists", "在列名单"),
+    ("punishments", "惩戒措施"),
+    ("rewards", "激励措施"),
+    ("objections", "异议中记录"),
+    ("check_id", "核查编号"),
+    ("note", "说明"),
+]
+BATCH_STATUS_LABELS = {
+    "checked": "已核查",
+    "not_found": "未查询到主体",
+    "needs_confirmation": "待人工确认",
+    "rejected": "无法核查",
+}
+
+
+def new_batch_no(today: dt.date) -> str:
+    return f"PL{today:%Y%m%d}{secrets.token_hex(4).upper()}"
+
+
+def batch_check(
+    *, session: Session, actor: Actor, matter: str, rows: list[Any], batch_no: str | None = None
+) -> tuple[str, list[dict[str, Any]]]:
+    """批量核查: one stored check per row. Rows with only a name are matched with a score; ambiguous ones are stored
+    as 'needs_confirmation' with their candidates (no measures are guessed for them)."""
+    _require_checker(actor)
+    matter_row = get_matter(session=session, matter=matter)
+    batch_no = batch_no or new_batch_no(clock.today())
+    lines = []
+    for row in rows:
+        request = CheckRequest(matter=matter_row.code, code=row.code or None, name=None if row.code else row.name)
+        try:
+            with session.begin_nested():
+                outcome = run_check(session=session, actor=actor, request=request, batch_no=batch_no, row_no=row.row_no)
+            lines.append(_batch_line(row, outcome.result))
+        except Conflict as exc:
+            check = _store_unresolved(session, actor, matter_row.code, row, batch_no, "needs_confirmation", exc)
+            lines.append(_batch_line(row, check_view(check)))
+        except InvalidInput as exc:
+            check = _store_unresolved(session, actor, matter_row.code, row, batch_no, "rejected", exc)
+            lines.append(_batch_line(row, check_view(check)))
+    return batch_no, lines
+
+
+def _store_unresolved(
+    session: Session, actor: Actor, matter: str, row: Any, batch_no: str, status: str, exc: Any
+) -> Check:
+    check = Check(
+        check_no=new_check_no(clock.today()),
+        at=clock.now(),
+        actor=actor.name,
+        actor_role=actor.role,
+        unit_id=actor.unit_id,
+        matter=matter,
+        query={"code": row.code or None, "name": row.name or None},
+        subject_id=None,
+        result={"status": status, "message": exc.message, "candidates": exc.detail.get("candidates", [])},
+        batch_no=batch_no,
+        row_no=row.row_no,
+    )
+    session.add(check)
+    session.flush()
+    return check
+
+
+def _batch_line(row: Any, result: dict[str, Any]) -> dict[str, Any]:
+    line: dict[str, Any] = {
+        "row_no": row.row_no,
+        "input_code": row.code,
+        "input_name": row.name,
+        "check_id": result["check_id"],
+    }
+    status = result.get("status")
+    if status in ("needs_confirmation", "rejected"):
+        candidates = result.get("candidates", [])
+        line |= {"status": status, "note": result.get("message"), "candidates": candidates}
+        if candidates:
+            line["note"] = f"{result.get('message')}：" + "；".join(
+                f"{c['name']}（{c['code']}，{c['score']}分）" for c in candidates
+            )
+        line["status_label"] = BATCH_STATUS_LABELS[status]
+        return line
+    subject = result["subject"]
+    line |= {
+        "status": "checked" if subject["found"] else "not_found",
+        "subject_name": subject.get("name"),
+        "subject_code": subject.get("code"),
+        "score": (result.get("match") or {}).get("score"),
+        "lists": "；".join(e["list_type"]["name"] for e in result["entries"]),
+        "punishments": "；".join(f"{m['code']} {m['name']}" for m in result["measures"] if m["kind"] == "punishment"),
+        "rewards": "；".join(f"{m['code']} {m['name']}" for m in result["measures"] if m["kind"] == "reward"),
+        "objections": len(result["objection_records"]),
+        "note": result.get("summary"),
+    }
+    line["status_label"] = BATCH_STATUS_LABELS[line["status"]]
+    return line
+
+
+def batch_lines(*, session: Session, batch_no: str) -> list[dict[str, Any]]:
+    checks = list(session.scalars(sa.select(Check).where(Check.batch_no == batch_no).order_by(Check.row_no)))
+    if not checks:
+        raise NotFound(f"批量核查批次 {batch_no} 不存在")
+    lines = []
+    for check in checks:
+        query = check.query or {}
+        row = type(
+            "Row", (), {"row_no": check.row_no, "code": query.get("code") or "", "name": query.get("name") or ""}
+        )
+        lines.append(_batch_line(row, check_view(check)))
+    return lines

@@ -427,11 +427,12 @@ def associated_entries(
         sa.select(ListEntry)
         .join(ListType, ListType.id == ListEntry.list_type_id)
         .outerjoin(Record, Record.id == ListEntry.record_id)
-        .where(sa.or_(*conditions), ListType.associated.is_not(None), _active_clause(today))
+        .where(sa.or_(*conditions), _active_clause(today))
         .order_by(ListEntry.id)
     )
     entries = list(session.scalars(query).unique())
-    return [e for e in entries if _associated_in_force(e, today)]
+    # ``associated`` is a JSON column: an absent rule may be stored as JSON null, so test it here, not in SQL.
+    return [e for e in entries if e.list_type.associated and _associated_in_force(e, today)]
 
 
 def _associated_in_force(entry: ListEntry, today: dt.date) -> bool:
