@@ -662,7 +662,7 @@ BATCH_COLUMNS = [
     ("row_no", "行号"),
     ("input_code", "输入代码"),
     ("input_name", "输入名称"),
-    ("status", "核查状态"),
+    ("status_label", "核查状态"),
     ("subject_name", "匹配主体"),
     ("subject_code", "统一社会信用代码"),
     ("score", "名称匹配分"),
