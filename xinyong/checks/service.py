@@ -104,18 +104,90 @@ def all_matters(*, session: Session) -> list[Matter]:
     return list(session.scalars(sa.select(Matter).order_by(Matter.id)))
 
 
-def get_matter(*, session: Session, matter: str) -> Matter:
+@dataclass(frozen=True)
+class MatterRef:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class MeasureRef:
+    """A measure as read from the catalog table (a plain copy, so it can be cached across sessions)."""
+
+    code: str
+    name: str
+    kind: str
+    department: str
+    list_category: str | None
+    duration: str | None
+    basis: list[dict[str, Any]]
+    local_policy: bool
+    list_types: list[str]
+    matters: list[str]
+    subject_kinds: list[str]
+    associated_only: bool
+    active: bool
+
+
+# The catalog is read on every check; it is cached per database and re-read whenever its version stamp (count and
+# sum of row versions, latest change; one cheap aggregate query) changes, e.g. after the credit office confirmed a basis.
+_catalog_cache: dict[str, tuple[tuple[Any, ...], dict[str, MatterRef], list[MeasureRef]]] = {}
+
+
+def _catalog(session: Session) -> tuple[dict[str, MatterRef], list[MeasureRef]]:
+    stamp = tuple(
+        session.execute(
+            sa.select(
+                sa.select(sa.func.count(Matter.id)).scalar_subquery(),
+                sa.func.count(Measure.id),
+                sa.func.sum(Measure.version),
+                sa.func.max(Measure.updated_at),
+            )
+        ).one()
+    )
+    key = str(session.get_bind().engine.url)
+    cached = _catalog_cache.get(key)
+    if cached is not None and cached[0] == stamp:
+        return cached[1], cached[2]
+    matters: dict[str, MatterRef] = {}
+    for row in session.scalars(sa.select(Matter).order_by(Matter.id)):
+        ref = MatterRef(code=row.code, name=row.name)
+        matters[row.code] = ref
+        matters[row.name] = ref
+    measures = [
+        MeasureRef(
+            code=m.code,
+            name=m.name,
+            kind=m.kind,
+            department=m.department,
+            list_category=m.list_category,
+            duration=m.duration,
+            basis=list(m.basis),
+            local_policy=m.local_policy,
+            list_types=list(m.list_types),
+            matters=list(m.matters),
+            subject_kinds=list(m.subject_kinds),
+            associated_only=m.associated_only,
+            active=m.active,
+        )
+        for m in session.scalars(sa.select(Measure).where(Measure.active.is_(True)).order_by(Measure.id))
+    ]
+    _catalog_cache[key] = (stamp, matters, measures)
+    return matters, measures
+
+
+def get_matter(*, session: Session, matter: str) -> MatterRef:
     """A matter by its code or its Chinese name."""
     value = (matter or "").strip()
-    row = session.scalar(sa.select(Matter).where(sa.or_(Matter.code == value, Matter.name == value)))
-    if row is None:
+    matters, _ = _catalog(session)
+    if value not in matters:
         known = "、".join(f"{m.code}（{m.name}）" for m in all_matters(session=session))
         raise InvalidInput(f"matter：未知的事项「{value}」（可选：{known}）")
-    return row
+    return matters[value]
 
 
-def catalog_measures(*, session: Session) -> list[Measure]:
-    return list(session.scalars(sa.select(Measure).where(Measure.active.is_(True)).order_by(Measure.id)))
+def catalog_measures(*, session: Session) -> list[MeasureRef]:
+    return _catalog(session)[1]
 
 
 def confirm_measure_basis(*, session: Session, actor: Actor, code: str, basis: list[dict[str, Any]]) -> Measure:
@@ -145,21 +217,21 @@ def confirm_measure_basis(*, session: Session, actor: Actor, code: str, basis: l
     return row
 
 
-def returnable(measure: Measure) -> bool:
+def returnable(measure: Measure | MeasureRef) -> bool:
     """A measure may be returned only with a basis (no invented punishments, 过惩相当)."""
     return measure.active and bool(measure.basis)
 
 
 def select_measures(
     *,
-    measures: list[Measure],
+    measures: list[MeasureRef],
     entries: list[ListEntry],
     matter: str,
     subject_kind: str | None,
     associated: bool = False,
-) -> list[tuple[Measure, list[ListEntry]]]:
+) -> list[tuple[MeasureRef, list[ListEntry]]]:
     """The catalogued measures that follow from these entries in this matter, each with the entries behind it."""
-    chosen: list[tuple[Measure, list[ListEntry]]] = []
+    chosen: list[tuple[MeasureRef, list[ListEntry]]] = []
     for measure in measures:
         if not returnable(measure) or matter not in measure.matters:
             continue
@@ -175,7 +247,7 @@ def select_measures(
     return chosen
 
 
-def measure_view(measure: Measure, behind: list[ListEntry]) -> dict[str, Any]:
+def measure_view(measure: MeasureRef, behind: list[ListEntry]) -> dict[str, Any]:
     return {
         "code": measure.code,
         "name": measure.name,
@@ -305,12 +377,17 @@ def grade_of(*, session: Session, subject_id: int) -> dict[str, Any] | None:
 
     The evaluation domain is built later; until it provides that function, checks return ``grade: null``.
     """
+    current_grade = _grade_function()
+    return current_grade(session=session, subject_id=subject_id) if current_grade else None
+
+
+@lru_cache(maxsize=1)
+def _grade_function() -> Any:
     try:
         evaluation = importlib.import_module("xinyong.evaluation.service")
     except ImportError:
         return None
-    current_grade = getattr(evaluation, "current_grade", None)
-    return current_grade(session=session, subject_id=subject_id) if current_grade else None
+    return getattr(evaluation, "current_grade", None)
 
 
 def new_check_no(today: dt.date) -> str:
@@ -490,7 +567,7 @@ def _objection_records(*, session: Session, subject_id: int) -> list[dict[str, A
     ]
 
 
-def _associated_view(entry: ListEntry, measures: list[Measure], matter: str, today: dt.date) -> dict[str, Any]:
+def _associated_view(entry: ListEntry, measures: list[MeasureRef], matter: str, today: dt.date) -> dict[str, Any]:
     rule = entry.list_type.associated or {}
     company = entry_subject_name(entry)
     return {
