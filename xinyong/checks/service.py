@@ -129,8 +129,8 @@ class MeasureRef:
     active: bool
 
 
-# The catalog is read on every check; it is cached per database and re-read whenever its version stamp (count and
-# sum of row versions, latest change; one cheap aggregate query) changes, e.g. after the credit office confirmed a basis.
+# The catalog is read on every check; it is cached per database and re-read whenever its version stamp (counts, sum
+# of row versions, latest change: one cheap aggregate query) changes, e.g. after the credit office confirmed a basis.
 _catalog_cache: dict[str, tuple[tuple[Any, ...], dict[str, MatterRef], list[MeasureRef]]] = {}
 
 
