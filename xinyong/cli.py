@@ -30,7 +30,7 @@ app.add_typer(account_app, name="account")
 err = Console(stderr=True)
 
 # Domains with commands of their own; each module has ``register(app: typer.Typer)``.
-DOMAIN_COMMANDS = ("ingest", "demo", "portal")
+DOMAIN_COMMANDS = ("ingest", "demo", "portal", "lists")
 
 
 @db_app.command("upgrade")
@@ -38,7 +38,8 @@ def db_upgrade() -> None:
     """创建或升级 XINYONG_DATABASE_URL 指向的数据库，并载入内置目录。"""
     result = upgrade_database(get_engine())
     typer.echo(
-        f"数据库已是最新版本（{get_settings().database_url.split('@')[-1]}）；更新目录资源 {result['resources']} 项"
+        f"数据库已是最新版本（{get_settings().database_url.split('@')[-1]}）；更新目录资源 {result['resources']} 项、"
+        f"名单类型 {result['list_types']} 项、奖惩措施与事项 {result['measures']} 项"
     )
 
 

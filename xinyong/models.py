@@ -3,7 +3,9 @@
 from xinyong.accounts.models import Account, ApiKey
 from xinyong.audit.models import AuditEvent
 from xinyong.catalog.models import Resource, SourceUnit, UnitResource
+from xinyong.checks.models import Check, CheckFeedback, Matter, Measure
 from xinyong.ingest.models import Batch, QuarantinedRow
+from xinyong.lists.models import ListEntry, ListEvent, ListType
 from xinyong.portal.models import Article
 from xinyong.records.models import Record, RecordVersion
 from xinyong.subjects.models import Subject, SubjectCode, SubjectName
@@ -14,6 +16,13 @@ __all__ = [
     "Article",
     "AuditEvent",
     "Batch",
+    "Check",
+    "CheckFeedback",
+    "ListEntry",
+    "ListEvent",
+    "ListType",
+    "Matter",
+    "Measure",
     "QuarantinedRow",
     "Record",
     "RecordVersion",
