@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import sqlalchemy as sa
@@ -20,8 +20,8 @@ from xinyong.core.crypto import encrypt, keyed_hash
 from xinyong.ingest.types import PreparedRow
 from xinyong.records.models import Record, RecordVersion
 
-_record = Record.__table__
-_version = RecordVersion.__table__
+_record = cast(sa.Table, Record.__table__)
+_version = cast(sa.Table, RecordVersion.__table__)
 
 _IN_CHUNK = 5000
 

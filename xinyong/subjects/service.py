@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -24,9 +24,9 @@ from xinyong.ingest.types import SubjectRef
 from xinyong.subjects.codes import mask_id_number, uscc_region
 from xinyong.subjects.models import Subject, SubjectCode, SubjectKind, SubjectName, SubjectStatus
 
-_subject = Subject.__table__
-_subject_code = SubjectCode.__table__
-_subject_name = SubjectName.__table__
+_subject = cast(sa.Table, Subject.__table__)
+_subject_code = cast(sa.Table, SubjectCode.__table__)
+_subject_name = cast(sa.Table, SubjectName.__table__)
 
 # One IN (...) list stays well under SQLite's 32,766 bound parameters and PostgreSQL's 65,535.
 _IN_CHUNK = 5000
@@ -56,7 +56,7 @@ def _chunks(values: Sequence[Any]) -> list[Sequence[Any]]:
     return [values[i : i + _IN_CHUNK] for i in range(0, len(values), _IN_CHUNK)]
 
 
-def _pairs(session: Session, column: sa.Column[Any], values: Sequence[Any]) -> dict[Any, int]:
+def _pairs(session: Session, column: sa.ColumnElement[Any], values: Sequence[Any]) -> dict[Any, int]:
     """``{column value: subject id}`` for the subjects whose ``column`` is in ``values``."""
     return {
         key: subject_id
