@@ -79,20 +79,21 @@ _MAX_DECIMALS = 6  # 0.000001 万元 = 0.01 元
 
 def parse_amount(text: str) -> Decimal:
     """An amount in 万元: thousands separators and full-width digits accepted, never negative."""
-    value = _AMOUNT_UNIT.sub("", clean(text)).replace(" ", "")
+    shown = clean(text)
+    value = _AMOUNT_UNIT.sub("", shown).replace(" ", "")
     if value.startswith("-"):
-        raise BadValue(f"不能为负数：{_quote(value)}")
+        raise BadValue(f"不能为负数：{_quote(shown)}")
     if not _AMOUNT.fullmatch(value):
-        raise BadValue(f"不是有效金额：{_quote(value)}（以万元为单位的数字，如 1,234.50）")
+        raise BadValue(f"不是有效金额：{_quote(shown)}（以万元为单位的数字，如 1,234.50）")
     try:
         amount = Decimal(value.replace(",", "").lstrip("+"))
     except InvalidOperation:  # the pattern admits only decimals, but be safe with any text
-        raise BadValue(f"不是有效金额：{_quote(value)}") from None
+        raise BadValue(f"不是有效金额：{_quote(shown)}") from None
     integer_part, _, decimals = format(amount, "f").partition(".")
     if len(integer_part.lstrip("0")) > _MAX_INTEGER_DIGITS:
-        raise BadValue(f"金额过大：{_quote(value)}（单位为万元）")
+        raise BadValue(f"金额过大：{_quote(shown)}（单位为万元）")
     if len(decimals.rstrip("0")) > _MAX_DECIMALS:
-        raise BadValue(f"小数位数过多：{_quote(value)}（最多 {_MAX_DECIMALS} 位，单位为万元）")
+        raise BadValue(f"小数位数过多：{_quote(shown)}（最多 {_MAX_DECIMALS} 位，单位为万元）")
     return amount
 
 
@@ -211,7 +212,8 @@ def parse_subject_kind(text: str) -> SubjectKind:
     value = clean(text).replace(" ", "")
     if found := _SUBJECT_KIND_BY_TEXT.get(value) or _SUBJECT_KIND_BY_TEXT.get(value.upper()):
         return found
-    labels = "、".join(SUBJECT_KIND_LABELS.values())
+    order = (SubjectKind.LEGAL_PERSON, SubjectKind.NATURAL_PERSON, SubjectKind.INDIVIDUAL_BUSINESS)  # as in §3.3
+    labels = "、".join(SUBJECT_KIND_LABELS[k] for k in order)
     raise BadValue(f"无法识别：{_quote(value)}（应为 {labels} 之一）")
 
 
