@@ -39,7 +39,7 @@ _EXTENSIONS = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
 }
-_CHUNK = 1 << 20  # bytes read at a time when checking an encoding or splitting JSON
+_CHUNK = 256 * 1024  # bytes (or characters) read at a time when checking an encoding or splitting JSON
 _MAX_JSON_ITEM = 16 << 20  # one JSON object longer than this is taken for a broken file, not read on
 _HEADER_SEARCH_ROWS = 10  # a title row or two above the header is common in exported sheets
 _GBK_FAMILY = {"gbk", "gb2312", "gb18030", "cp936", "hz", "euc_cn", "ms936", "big5", "big5hkscs", "cp950"}
@@ -114,12 +114,21 @@ def detect_encoding(path: Path) -> str:
     elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encoding = "utf-16"
     elif _decodes(path, "utf-8"):
-        return "utf-8"
+        encoding = "utf-8"
     else:
         encoding = _guess_legacy(path)
-    if not _decodes(path, encoding):
-        raise InvalidInput(f"无法识别文件编码（按 {encoding.upper()} 解码失败）；请另存为 UTF-8 或 GB18030 编码的 CSV")
+        if not _decodes(path, encoding):
+            raise InvalidInput(
+                f"无法识别文件编码（按 {encoding.upper()} 解码失败）；请另存为 UTF-8 或 GB18030 编码的 CSV"
+            )
+    if encoding != "utf-16" and _has_nul(path):
+        raise InvalidInput("文件含有空字符（NUL），可能已损坏、不是文本文件，或是没有字节顺序标记的 UTF-16 文件")
     return encoding
+
+
+def _has_nul(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return any(b"\x00" in chunk for chunk in iter(lambda: fh.read(_CHUNK), b""))
 
 
 def _decodes(path: Path, encoding: str) -> bool:
@@ -177,8 +186,6 @@ def _csv_records(fh: IO[str], delimiter: str) -> Cells:
 
 def _csv_reason(exc: csv.Error) -> str:
     text = str(exc)
-    if "NUL" in text:
-        return "含有空字符（NUL），文件可能已损坏或不是文本文件"
     if "field larger" in text:
         return "单元格过长，通常是引号不成对"
     return "引号或分隔符使用不当"
@@ -188,17 +195,18 @@ def _excel_cells(path: Path, fmt: str) -> Cells:
     from python_calamine import CalamineWorkbook
 
     try:
-        book = CalamineWorkbook.from_path(str(path))
+        # From the open file, not the path: calamine then goes by the content, whatever the extension says.
+        with path.open("rb") as fh:
+            book = CalamineWorkbook.from_filelike(fh)
         if not book.sheet_names:
             raise InvalidInput("Excel 文件中没有工作表")
-        sheet = book.get_sheet_by_index(0)
-        rows = sheet.iter_rows()
-        start_row = sheet.start[0] if sheet.start else 0
+        rows = book.get_sheet_by_index(0).iter_rows()
     except InvalidInput:
         raise
     except Exception:  # calamine raises its own error types for every kind of damaged workbook
         raise InvalidInput(f"无法读取 {fmt.upper()} 文件（文件已损坏或不是 Excel 格式）") from None
-    return ((start_row + i + 1, [cell_text(c) for c in row]) for i, row in enumerate(rows))
+    # iter_rows starts at the sheet's first row even when it is empty, so the index is the spreadsheet row number.
+    return ((i, [cell_text(c) for c in row]) for i, row in enumerate(rows, start=1))
 
 
 def cell_text(value: Any) -> str:
@@ -206,7 +214,7 @@ def cell_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return value
+        return value.replace("\x00", "") if "\x00" in value else value  # PostgreSQL text cannot hold NUL
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, int):
@@ -279,12 +287,14 @@ def _check_required_headers(spec: ResourceSpec, codes: Iterable[str | None]) -> 
         return
     listed = "、".join(f"{c}（{spec.by_code[c].name}）" for c in missing[:6])
     more = f" 等 {len(missing)} 个" if len(missing) > 6 else ""
-    if len(missing) == len(_required_codes(spec)):
+    required = len(_required_codes(spec))
+    if len(missing) == required:
         raise InvalidInput(
             f"无法识别表头：缺少必填字段 {listed}{more}。"
             f"表头应为字段代码或中文字段名，请确认文件与信息资源“{spec.name}”相符"
         )
-    raise InvalidInput(f"表头缺少必填字段 {listed}{more}")
+    hint = f"。请确认文件与信息资源“{spec.name}”相符" if 2 * len(missing) >= required else ""
+    raise InvalidInput(f"表头缺少必填字段 {listed}{more}{hint}")
 
 
 def _find_header(spec: ResourceSpec, cells: Cells) -> tuple[int, list[str]]:
