@@ -14,7 +14,8 @@ from xinyong.catalog.models import Resource, SourceUnit
 from xinyong.core.errors import Forbidden, NotFound
 from xinyong.core.settings import get_settings
 from xinyong.ingest import rejects
-from xinyong.ingest.models import Batch
+from xinyong.ingest.models import Batch, QuarantinedRow
+from xinyong.ingest.types import Problem
 
 
 @dataclass(frozen=True)
@@ -86,3 +87,17 @@ def rejects_file(*, session: Session, view: BatchView) -> Path | None:
         headers=[],
         path=path,
     )
+
+
+def rejected_rows(*, session: Session, batch_id: str, limit: int = 100) -> list[tuple[int, list[str]]]:
+    """The first ``limit`` quarantined rows of a batch: (row number, rendered reasons)."""
+    query = (
+        sa.select(QuarantinedRow.row_no, QuarantinedRow.reasons)
+        .where(QuarantinedRow.batch_id == batch_id)
+        .order_by(QuarantinedRow.row_no)
+        .limit(limit)
+    )
+    return [
+        (row_no, [Problem(r["field"], r["message"]).render(row_no) for r in reasons])
+        for row_no, reasons in session.execute(query)
+    ]
