@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from xinyong.core.text import normalise_code, normalise_name
+from xinyong.core.text import clean, normalise_code, normalise_name
 from xinyong.ingest import values as v
 from xinyong.records.models import Severity
 from xinyong.subjects.codes import (
@@ -338,3 +338,18 @@ def test_citizen_id_check_catches_any_single_digit_change(born: dt.date, seq: in
     assume(number[position] != digit)
     changed = number[:position] + digit + number[position + 1 :]
     assert id_number_error(changed) is not None
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_MESSY | st.text(alphabet=" \t\r\n\u3000\u00a0\ufeff\u200b\u2060x", max_size=8))
+def test_blank_test_agrees_with_clean(text: str) -> None:
+    assert v.is_blank(text) == (clean(text) == "")
+    assert v.is_blank(v.clean_text(text)) == (v.clean_text(text) == "")
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=_MESSY | st.text(alphabet=" \t\r\n\x1c\x85\u2028\u3000\u00a0\ufeff\u200b\u2060xＡ（(", max_size=10))
+def test_fast_paths_equal_the_core_normalisers(text: str) -> None:
+    assert v.fast_clean(text) == clean(text)
+    assert v.normalise_name(text) == normalise_name(text)
+    assert v.normalise_identifier(text) == normalise_code(text)

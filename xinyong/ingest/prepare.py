@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from xinyong.catalog.spec import FieldSpec, ResourceSpec
-from xinyong.core.text import clean, normalise_name
 from xinyong.ingest import values as v
 from xinyong.ingest.types import PreparedRow, Problem, RawRow, SubjectRef
 from xinyong.records.models import SEVERITY_LABELS, RecordStatus, Severity
@@ -24,78 +25,138 @@ from xinyong.subjects.models import SUBJECT_KIND_LABELS, SubjectKind
 
 def prepare_row(spec: ResourceSpec, row: RawRow, *, today: dt.date) -> PreparedRow | list[Problem]:
     """Normalise, validate and classify one row; all problems of the row are returned together."""
-    checker = _RowCheck(spec, row, today)
-    return checker.run()
+    return _RowCheck(_plan_of(spec), row, today).run()
+
+
+@dataclass(frozen=True, slots=True)
+class _FieldPlan:
+    """One field with everything its check needs looked up in advance (prepare runs once per row per field)."""
+
+    field: FieldSpec
+    read: Callable[[FieldSpec, str], Any]
+    choices: frozenset[str]
+    pattern: re.Pattern[str] | None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    spec: ResourceSpec
+    fields: tuple[_FieldPlan, ...]
+    may_be_required: tuple[FieldSpec, ...]
+    not_before: tuple[FieldSpec, ...]
+    id_numbers: tuple[FieldSpec, ...]
+    roles: dict[str, str | None]
+
+
+_PLANS: dict[int, _Plan] = {}
+
+
+def _plan_of(spec: ResourceSpec) -> _Plan:
+    # Keyed by identity and holding the spec, so an id is never reused for another spec while its plan exists.
+    plan = _PLANS.get(id(spec))
+    if plan is None or plan.spec is not spec:
+        if len(_PLANS) > 64:
+            _PLANS.clear()
+        plan = _PLANS[id(spec)] = _build_plan(spec)
+    return plan
+
+
+def _build_plan(spec: ResourceSpec) -> _Plan:
+    role_names = (
+        "subject_kind",
+        "subject_name",
+        "uscc",
+        "legal_rep",
+        "id_number",
+        "doc_no",
+        "unit_code",
+        "decision_date",
+        "valid_from",
+        "valid_to",
+        "publish_until",
+        "severity",
+    )
+    return _Plan(
+        spec=spec,
+        fields=tuple(
+            _FieldPlan(
+                field=f,
+                read=_READERS.get(f.type, _read_text),
+                choices=frozenset(f.choices),
+                pattern=re.compile(f.pattern) if f.pattern else None,
+            )
+            for f in spec.fields
+        ),
+        may_be_required=tuple(f for f in spec.fields if f.required == "always" or f.required_for or f.required_if),
+        not_before=tuple(f for f in spec.fields if f.not_before),
+        id_numbers=tuple(f for f in spec.fields if f.type == "id_number"),
+        roles={name: spec.role(name) for name in role_names},
+    )
 
 
 class _RowCheck:
-    def __init__(self, spec: ResourceSpec, row: RawRow, today: dt.date) -> None:
-        self.spec = spec
+    def __init__(self, plan: _Plan, row: RawRow, today: dt.date) -> None:
+        self.plan = plan
+        self.spec = plan.spec
         self.row = row
         self.today = today
-        self.values: dict[str, Any] = {}  # field code → normalised value (only for non-empty, readable cells)
+        self.values: dict[str, Any] = {}  # field code → normalised value (only for non-blank, readable cells)
         self.problems: dict[str, list[str]] = {}
+        self.given: set[str] = set()  # fields whose cell is not blank, readable or not
         self.kind: SubjectKind | None = None
 
     def problem(self, field: FieldSpec, message: str) -> None:
         self.problems.setdefault(field.code, []).append(message)
 
     def run(self) -> PreparedRow | list[Problem]:
-        fields = self.spec.fields
-        for f in fields:
-            self._read(f)
-        kind_field = self.spec.role("subject_kind")
-        if kind_field and isinstance(self.values.get(kind_field), SubjectKind):
-            self.kind = self.values[kind_field]
-        for f in fields:
+        cells = self.row.fields
+        for fp in self.plan.fields:
+            text = cells.get(fp.field.code)
+            if text or fp.field.default is not None:
+                self._read(fp, text or "")
+        kind = self.values.get(self.plan.roles["subject_kind"] or "")
+        self.kind = kind if isinstance(kind, SubjectKind) else None
+        for f in self.plan.may_be_required:
             self._check_required(f)
         self._check_cross_field()
         if self.problems or self.row.problems:
-            ordered = [Problem(code, msg) for f in fields for code, msg in self._problems_of(f.code)]
+            ordered = [Problem(f.code, m) for f in self.spec.fields for m in self.problems.get(f.code, ())]
             return [*self.row.problems, *ordered]
         return self._prepared()
 
-    def _problems_of(self, code: str) -> list[tuple[str, str]]:
-        return [(code, message) for message in self.problems.get(code, [])]
-
     # -- one field -------------------------------------------------------------------------------------------------
 
-    def _read(self, f: FieldSpec) -> None:
+    def _read(self, fp: _FieldPlan, text: str) -> None:
+        f = fp.field
         # Blank test only; each reader normalises the original text its own way (codes fully half-width, prose not).
-        text = self.row.fields.get(f.code, "")
-        if not clean(text):
-            text = ""
-        if not text and f.default is not None:
+        if v.is_blank(text):
+            if f.default is None:
+                return
             text = f.default
-        if not text:
-            return
-        reader = _READERS.get(f.type, _read_text)
+        self.given.add(f.code)
         try:
-            value = reader(f, text)
+            value = fp.read(f, text)
         except v.BadValue as bad:
             self.problem(f, f"{f.name}{bad.reason}")
             return
-        if isinstance(value, str):
+        if type(value) is str:
             if f.max_length is not None and len(value) > f.max_length:
                 self.problem(f, f"{f.name}超过 {f.max_length} 个字符（实为 {len(value)} 个）")
                 return
-            if f.choices and value not in f.choices:
+            if fp.choices and value not in fp.choices:
                 self.problem(f, f"{f.name}“{value}”不是可选值（应为 {'、'.join(f.choices)} 之一）")
                 return
-            if f.pattern and not re.fullmatch(f.pattern, value):
+            if fp.pattern is not None and not fp.pattern.fullmatch(value):
                 self.problem(f, f"{f.name}“{value}”格式不正确")
                 return
-        if isinstance(value, dt.date) and f.not_future and value > self.today:
+        elif f.not_future and isinstance(value, dt.date) and value > self.today:
             self.problem(f, f"{f.name}不能晚于今天（{self.today.isoformat()}），实为 {value.isoformat()}")
             return
         self.values[f.code] = value
 
-    def _present(self, f: FieldSpec) -> bool:
-        # A field counts as given when its cell is non-empty, even if unreadable (that is reported on its own).
-        return f.code in self.values or bool(clean(self.row.fields.get(f.code, ""))) or f.default is not None
-
     def _check_required(self, f: FieldSpec) -> None:
-        if self._present(f):
+        # A field counts as given when its cell is not blank, even if unreadable (that is reported on its own).
+        if f.code in self.given:
             return
         if f.required == "always":
             self.problem(f, f"{f.name}不能为空")
@@ -120,17 +181,18 @@ class _RowCheck:
     # -- across fields ---------------------------------------------------------------------------------------------
 
     def _check_cross_field(self) -> None:
-        by_code = self.spec.by_code
-        for f in self.spec.fields:
-            value = self.values.get(f.code)
-            if f.not_before and isinstance(value, dt.date):
-                earlier = self.values.get(f.not_before)
-                if isinstance(earlier, dt.date) and value < earlier:
-                    name = by_code[f.not_before].name
-                    self.problem(f, f"{f.name}（{value.isoformat()}）不能早于{name}（{earlier.isoformat()}）")
-            if f.type == "id_number" and isinstance(value, str):
-                self._check_id_number(f, value)
-        self._check_subject_codes()
+        values = self.values
+        for f in self.plan.not_before:
+            value, earlier = values.get(f.code), values.get(f.not_before or "")
+            if isinstance(value, dt.date) and isinstance(earlier, dt.date) and value < earlier:
+                name = self.spec.by_code[f.not_before or ""].name
+                self.problem(f, f"{f.name}（{value.isoformat()}）不能早于{name}（{earlier.isoformat()}）")
+        for f in self.plan.id_numbers:
+            number = values.get(f.code)
+            if isinstance(number, str):
+                self._check_id_number(f, number)
+        if self.plan.roles["uscc"] and values.get(self.plan.roles["uscc"]) == USCC_PLACEHOLDER:
+            self._check_placeholder(self.spec.by_code[self.plan.roles["uscc"]])
 
     def _check_id_number(self, f: FieldSpec, number: str) -> None:
         id_type = self.values.get(f.id_type_field or "", "")
@@ -140,11 +202,7 @@ class _RowCheck:
         elif len(number) > v.MAX_OTHER_ID_LENGTH:
             self.problem(f, f"{f.name}超过 {v.MAX_OTHER_ID_LENGTH} 个字符")
 
-    def _check_subject_codes(self) -> None:
-        uscc_code = self.spec.role("uscc")
-        if uscc_code is None or self.values.get(uscc_code) != USCC_PLACEHOLDER:
-            return
-        f = self.spec.by_code[uscc_code]
+    def _check_placeholder(self, f: FieldSpec) -> None:
         if self.kind is not None and self.kind is not SubjectKind.INDIVIDUAL_BUSINESS:
             self.problem(f, f"{f.name} {USCC_PLACEHOLDER} 仅适用于没有统一社会信用代码的个体工商户")
             return
@@ -156,22 +214,22 @@ class _RowCheck:
     # -- result ----------------------------------------------------------------------------------------------------
 
     def _prepared(self) -> PreparedRow:
-        spec, values = self.spec, self.values
+        by_code = self.spec.by_code
         payload: dict[str, Any] = {}
         pii: dict[str, str] = {}
         amounts: dict[str, Decimal] = {}
-        for f in spec.fields:
-            if f.code not in values:
-                continue
-            value = values[f.code]
-            if f.pii and isinstance(value, str):
-                pii[f.code] = value
-                payload[f.code] = mask_id_number(value)
+        for code, value in self.values.items():  # in field order: read in that order
+            if type(value) is str:
+                if by_code[code].pii:
+                    pii[code] = value
+                    payload[code] = mask_id_number(value)
+                else:
+                    payload[code] = value
             elif isinstance(value, Decimal):
-                amounts[f.code] = value
-                payload[f.code] = v.amount_text(value)
+                amounts[code] = value
+                payload[code] = v.amount_text(value)
             else:
-                payload[f.code] = _json_value(value)
+                payload[code] = _json_value(value)
         return PreparedRow(
             row_no=self.row.row_no,
             subject=self._subject(),
@@ -189,12 +247,12 @@ class _RowCheck:
         )
 
     def _text_role(self, role: str) -> str | None:
-        code = self.spec.role(role)
+        code = self.plan.roles[role]
         value = self.values.get(code) if code else None
         return value if isinstance(value, str) else None
 
     def _date_role(self, role: str) -> dt.date | None:
-        code = self.spec.role(role)
+        code = self.plan.roles[role]
         value = self.values.get(code) if code else None
         return value if isinstance(value, dt.date) else None
 
@@ -219,9 +277,9 @@ class _RowCheck:
         )
 
     def _severity(self) -> str | None:
-        explicit = self.spec.role("severity")
-        if explicit and isinstance(self.values.get(explicit), Severity):
-            return str(self.values[explicit].value)
+        explicit = self.values.get(self.plan.roles["severity"] or "")
+        if isinstance(explicit, Severity):
+            return explicit.value
         return classify_severity(self.spec, self.values)
 
 
@@ -247,7 +305,7 @@ def classify_severity(spec: ResourceSpec, values: dict[str, Any]) -> str | None:
 
 
 def _json_value(value: Any) -> Any:
-    if isinstance(value, dt.date):
+    if type(value) is dt.date:
         return value.isoformat()
     if isinstance(value, SubjectKind):
         return SUBJECT_KIND_LABELS[value]
@@ -264,7 +322,7 @@ def _read_text(f: FieldSpec, text: str) -> str:
 
 
 def _read_name(f: FieldSpec, text: str) -> str:
-    return normalise_name(text)
+    return v.normalise_name(text)
 
 
 def _read_uscc(f: FieldSpec, text: str) -> str:
@@ -278,9 +336,13 @@ def _read_uscc(f: FieldSpec, text: str) -> str:
 
 def _read_unit_code(f: FieldSpec, text: str) -> str:
     code = v.normalise_identifier(text)
-    if error := uscc_error(code):
+    if error := _unit_code_error(code):
         raise v.BadValue(f"无效：{error}")
     return code
+
+
+# A file repeats its few unit codes on every row; check each once.
+_unit_code_error = lru_cache(maxsize=4096)(uscc_error)
 
 
 def _after_name(f: FieldSpec, error: str) -> str:
