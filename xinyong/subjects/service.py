@@ -56,12 +56,16 @@ def _chunks(values: Sequence[Any]) -> list[Sequence[Any]]:
     return [values[i : i + _IN_CHUNK] for i in range(0, len(values), _IN_CHUNK)]
 
 
-def _pairs(session: Session, column: sa.ColumnElement[Any], values: Sequence[Any]) -> dict[Any, int]:
-    """``{column value: subject id}`` for the subjects whose ``column`` is in ``values``."""
-    return {
-        key: subject_id
-        for key, subject_id in session.execute(sa.select(column, _subject.c.id).where(column.in_(values)))
-    }
+def _pairs(
+    session: Session, column: sa.ColumnElement[Any], values: Sequence[Any], names: dict[int, str]
+) -> dict[Any, int]:
+    """``{column value: subject id}`` for the subjects whose ``column`` is in ``values``; their names into ``names``."""
+    found: dict[Any, int] = {}
+    query = sa.select(column, _subject.c.id, _subject.c.name).where(column.in_(values))
+    for key, subject_id, name in session.execute(query):
+        found[key] = subject_id
+        names[subject_id] = name
+    return found
 
 
 def _names(session: Session, ids: Sequence[int]) -> dict[int, str]:
@@ -94,7 +98,8 @@ def link_subjects(
     its registration region from; ``sources[i]`` (the unit's code) is written into the name history.
     """
     id_hashes = [keyed_hash(ref.id_number) if ref.id_number and not ref.uscc else None for ref in refs]
-    by_uscc, by_hash, by_code = _existing(session, refs, id_hashes)
+    names: dict[int, str] = {}  # subject id → current name, as far as the lookups fetched it
+    by_uscc, by_hash, by_code = _existing(session, refs, id_hashes, names)
 
     def resolve(ref: SubjectRef, id_hash: str | None) -> int | None:
         if ref.uscc and ref.uscc in by_uscc:
@@ -118,28 +123,28 @@ def link_subjects(
         wanted[key] = _new_subject(ref, id_hash, region, now)
     created_ids: set[int] = set()
     if wanted:
-        created_ids = _create(session, list(wanted.values()), by_uscc, by_hash, by_code)
+        created_ids = _create(session, list(wanted.values()), by_uscc, by_hash, by_code, names)
 
     subject_ids = [resolve(ref, h) for ref, h in zip(refs, id_hashes, strict=True)]
     _record_codes(session, refs, subject_ids, by_code, now)
-    conflicts = _record_names(session, refs, subject_ids, created_ids, sources, now)
+    conflicts = _record_names(session, refs, subject_ids, created_ids, sources, names, now)
     return LinkOutcome(
         subject_ids=subject_ids, created=len(created_ids), name_conflicts=conflicts, created_ids=created_ids
     )
 
 
 def _existing(
-    session: Session, refs: Sequence[SubjectRef], id_hashes: Sequence[str | None]
+    session: Session, refs: Sequence[SubjectRef], id_hashes: Sequence[str | None], names: dict[int, str]
 ) -> tuple[dict[str, int], dict[str, int], dict[tuple[str, str], int]]:
     usccs = sorted({ref.uscc for ref in refs if ref.uscc})
     hashes = sorted({h for h in id_hashes if h})
     pairs = {(t, c) for ref in refs for t, c in ref.legacy_codes.items()}
     by_uscc: dict[str, int] = {}
     for part in _chunks(usccs):
-        by_uscc.update(_pairs(session, _subject.c.uscc, part))
+        by_uscc.update(_pairs(session, _subject.c.uscc, part, names))
     by_hash: dict[str, int] = {}
     for part in _chunks(hashes):
-        by_hash.update(_pairs(session, _subject.c.id_hash, part))
+        by_hash.update(_pairs(session, _subject.c.id_hash, part, names))
     by_code: dict[tuple[str, str], int] = {}
     if pairs:
         types = sorted({t for t, _ in pairs})
@@ -180,23 +185,26 @@ def _create(
     by_uscc: dict[str, int],
     by_hash: dict[str, int],
     by_code: dict[tuple[str, str], int],
+    names: dict[int, str],
 ) -> set[int]:
     """Insert new subjects; fill the lookup maps with their ids. Returns the ids this call actually created."""
     keyed = [r for r in rows if r["uscc"] or r["id_hash"]]
     code_only = [r for r in rows if not (r["uscc"] or r["id_hash"])]
     created: set[int] = set()
     if keyed:
-        statement = insert_ignoring_conflicts(session, _subject).returning(_subject.c.id)
-        created.update(
-            session.execute(statement, [{k: v for k, v in r.items() if k != "_codes"} for r in keyed]).scalars()
-        )
+        statement = insert_ignoring_conflicts(session, _subject).returning(_subject.c.id, _subject.c.name)
+        for subject_id, name in session.execute(
+            statement, [{k: v for k, v in r.items() if k != "_codes"} for r in keyed]
+        ):
+            created.add(subject_id)
+            names[subject_id] = name
         # Re-select: the rows a concurrent writer created in the meantime were skipped by ON CONFLICT.
         usccs = [r["uscc"] for r in keyed if r["uscc"]]
         hashes = [r["id_hash"] for r in keyed if r["id_hash"] and not r["uscc"]]
         for part in _chunks(usccs):
-            by_uscc.update(_pairs(session, _subject.c.uscc, part))
+            by_uscc.update(_pairs(session, _subject.c.uscc, part, names))
         for part in _chunks(hashes):
-            by_hash.update(_pairs(session, _subject.c.id_hash, part))
+            by_hash.update(_pairs(session, _subject.c.id_hash, part, names))
     for row in code_only:
         # A subject known only by a legacy code (an individual business without USCC): the code mapping is its
         # identity, so claim the code first and create the subject only if the claim succeeded.
@@ -219,6 +227,7 @@ def _create(
         else:
             by_code[(code_type, code)] = subject_id
             created.add(subject_id)
+            names[subject_id] = row["name"]
     return created
 
 
@@ -254,20 +263,29 @@ def _record_names(
     subject_ids: Sequence[int | None],
     created_ids: set[int],
     sources: Sequence[str],
+    current: dict[int, str],
     now: dt.datetime,
 ) -> int:
     """Start the name history of new subjects; keep a different name for a known subject and flag it.
 
     Returns how many subjects were newly flagged with a name conflict.
     """
-    linked = sorted({s for s in subject_ids if s is not None})
-    current: dict[int, str] = {}
-    for part in _chunks(linked):
+    missing = sorted({s for s in subject_ids if s is not None and s not in current})
+    for part in _chunks(missing):
         current.update(_names(session, part))
+    keys: dict[str, str] = {}
+
+    def key_of(name: str) -> str:
+        if name not in keys:
+            keys[name] = name_key(name)
+        return keys[name]
+
     differing = {
         subject_id
         for ref, subject_id in zip(refs, subject_ids, strict=True)
-        if subject_id is not None and name_key(ref.name) != name_key(current[subject_id])
+        if subject_id is not None
+        and ref.name != current[subject_id]
+        and key_of(ref.name) != key_of(current[subject_id])
     }
     known: dict[int, set[str]] = {}
     for part in _chunks(sorted(differing | created_ids)):
