@@ -119,9 +119,7 @@ def build_demo(
     tell("创建数据库结构并载入内置目录")
     upgrade_database(engine)
 
-    data = DemoData(
-        subjects=subjects, seed=seed, records_per_subject=records_per_subject, region=region, messy=messy
-    )
+    data = DemoData(subjects=subjects, seed=seed, records_per_subject=records_per_subject, region=region, messy=messy)
     tell(f"登记信息提供单位 {len(data.units)} 个")
     with session_scope(engine, write=True) as session:
         for unit in data.units:

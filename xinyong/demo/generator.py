@@ -479,7 +479,9 @@ class DemoData:
             kind=SubjectKind.INDIVIDUAL_BUSINESS.value,
             name=name,
             region=region,
-            uscc=USCC_PLACEHOLDER if placeholder else make_uscc("9", "2", region, _org_code_body(index, self.seed, True)),
+            uscc=USCC_PLACEHOLDER
+            if placeholder
+            else make_uscc("9", "2", region, _org_code_body(index, self.seed, True)),
             legal_rep=owner,
             registration_no=registration_number(region, index, individual=True) if placeholder else None,
             industry=_SHOP,
@@ -793,10 +795,7 @@ class DemoData:
         day = event.day
         seq = self._doc_seq(counters, unit, v.LICENSE, day.year)
         start = day + dt.timedelta(days=rng.choice((0, 0, 0, 1, 3)))
-        if licence.years == 0:
-            end = LONG_TERM
-        else:
-            end = _add_years(start, licence.years) - dt.timedelta(days=1)
+        end = LONG_TERM if licence.years == 0 else _add_years(start, licence.years) - dt.timedelta(days=1)
         row = {
             **self._subject_fields("XK", subject, day, rng),
             "XK_XKWS": f"准予{licence.certificate or licence.content}决定书",
@@ -876,7 +875,7 @@ class DemoData:
         counters: dict[tuple[str, str, int], int],
     ) -> GeneratedRecord:
         day = event.day
-        year = event.extra["year"]
+        year = int(str(event.extra["year"]))
         seq = self._doc_seq(counters, unit, v.TAX_A, day.year)
         row = {
             **self._subject_fields("NS", subject, day, rng),
@@ -944,7 +943,7 @@ def _licence_number(licence: v.LicenceType | None, unit: Unit, subject: SubjectP
 
 def _round_amount(yuan: float) -> int:
     step = 100 if yuan < 10_000 else 1000
-    return max(step, int(round(yuan / step)) * step)
+    return max(step, round(yuan / step) * step)
 
 
 def _add_years(day: dt.date, years: int) -> dt.date:
@@ -962,7 +961,7 @@ def _poisson(rng: random.Random, mean: float) -> int:
     if mean <= 0:
         return 0
     if mean > 40:
-        return max(0, int(round(rng.gauss(mean, math.sqrt(mean)))))
+        return max(0, round(rng.gauss(mean, math.sqrt(mean))))
     limit, k, product = math.exp(-mean), 0, rng.random()
     while product > limit:
         k += 1
