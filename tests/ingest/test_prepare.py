@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.ingest.fixtures import (
     LICENSE,
@@ -381,3 +384,53 @@ def test_problem_renders_row_and_field() -> None:
 def test_unknown_subject_category_skips_category_rules_but_still_rejects() -> None:
     row = valid_penalty_row(1, CF_XDR_LB="未知", CF_XDR_SHXYM="", CF_FRDB="")
     assert [field for field, _ in problems(row)] == ["CF_XDR_LB"]
+
+
+# -- properties ------------------------------------------------------------------------------------------------------
+
+_PENALTY_CODES = [f.code for f in spec().fields]
+_CELL = st.text(max_size=30) | st.text(
+    alphabet="0123456789０１２-/年月日;；、,. XxＡ罚款警告法人个体自然人", max_size=20
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(i=st.integers(0, 10**6), overrides=st.dictionaries(st.sampled_from(_PENALTY_CODES), _CELL, max_size=6))
+def test_prepare_never_crashes_whatever_the_cells(i: int, overrides: dict[str, str]) -> None:
+    row = valid_penalty_row(i, **overrides)
+    result = prepare_row(spec(), RawRow(2, dict(row), row), today=TODAY)
+    if isinstance(result, list):
+        assert result and all(isinstance(p, Problem) and p.message for p in result)
+        assert all(p.field in _PENALTY_CODES for p in result)
+    else:
+        assert isinstance(result, PreparedRow)
+
+
+def _row_from_payload(out: PreparedRow) -> dict[str, str]:
+    row = {code: ";".join(value) if isinstance(value, list) else str(value) for code, value in out.payload.items()}
+    return row | out.pii
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    i=st.integers(0, 10**6),
+    maker=st.sampled_from([valid_penalty_row, natural_person_penalty_row, individual_business_row]),
+    spaces=st.sampled_from(["", " ", "　", "\t"]),
+    full_width=st.booleans(),
+)
+def test_prepare_is_idempotent(i: int, maker: Callable[..., dict[str, str]], spaces: str, full_width: bool) -> None:
+    messy = {
+        code: spaces
+        + (with_full_width(text) if full_width and code.endswith(("DM", "SHXYM", "JDRQ")) else text)
+        + spaces
+        for code, text in maker(i).items()
+    }
+    once = prepare(messy)
+    twice = prepare(_row_from_payload(once))
+    assert twice.payload == once.payload
+    assert (twice.subject, twice.severity, twice.doc_no, twice.pii) == (
+        once.subject,
+        once.severity,
+        once.doc_no,
+        once.pii,
+    )
