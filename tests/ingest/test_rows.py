@@ -486,3 +486,9 @@ def test_reading_is_streamed_with_bounded_memory(tmp_path: Path, writer: Callabl
     large_count, large_peak = _peak_while_reading(large)
     assert (small_count, large_count) == (1000, 4000)
     assert large_peak < small_peak * 1.3 + 100_000, (small_peak, large_peak)
+
+
+def test_only_the_first_sheet_is_read(tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path / "with-notes.xlsx", mixed_rows(), leading_sheets=["填报说明"])
+    with pytest.raises(InvalidInput, match="文件为空"):
+        open_rows(path, spec())
