@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from xinyong.core.crypto import encrypt, keyed_hash
 from xinyong.ingest.types import PreparedRow
 from xinyong.records.models import Record, RecordVersion
+from xinyong.subjects.service import insert_ignoring_conflicts
 
 _record = cast(sa.Table, Record.__table__)
 _version = cast(sa.Table, RecordVersion.__table__)
@@ -164,6 +165,7 @@ def _apply_wave(
             stored[doc_no] = (record_id, stored_hash, version)
 
     inserts: list[dict[str, Any]] = []
+    inserted_at: list[int] = []
     updates: list[dict[str, Any]] = []
     for position in positions:
         item, digest = items[position], hashes[position]
@@ -184,6 +186,7 @@ def _apply_wave(
                     "updated_at": now,
                 }
             )
+            inserted_at.append(position)
             outcome.results[position] = "inserted"
         elif current[1] == digest:
             outcome.results[position] = "duplicate"
@@ -219,11 +222,29 @@ def _apply_wave(
             )
         )
         session.execute(statement, updates)
+    lost: list[int] = []
     if inserts:
-        session.execute(sa.insert(_record), inserts)
-    outcome.inserted += len(inserts)
+        statement = insert_ignoring_conflicts(session, _record).returning(_record.c.doc_no)
+        written = set(session.execute(statement, inserts).scalars())
+        # A concurrent writer stored some of these numbers first: compare against its state instead.
+        lost = [p for p, row in zip(inserted_at, inserts, strict=True) if row["doc_no"] not in written]
+    outcome.inserted += len(inserts) - len(lost)
     outcome.versioned += len(updates)
     outcome.duplicates += len(positions) - len(inserts) - len(updates)
+    if lost:
+        _apply_wave(
+            session=session,
+            resource_id=resource_id,
+            source_unit_id=source_unit_id,
+            region=region,
+            batch_id=batch_id,
+            origin=origin,
+            items=items,
+            hashes=hashes,
+            positions=lost,
+            now=now,
+            outcome=outcome,
+        )
 
 
 _STATE_COLUMNS = (
