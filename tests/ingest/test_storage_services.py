@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
+import time
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tests.conftest import Database
 from tests.ingest.fixtures import REGION, UNIT_NAME, UNIT_USCC, citizen_id, company_uscc, registration_number
 from xinyong.catalog import service as catalog
 from xinyong.core import clock
 from xinyong.core.crypto import decrypt, keyed_hash
+from xinyong.core.database import session_scope
 from xinyong.ingest.types import PreparedRow, SubjectRef
 from xinyong.records import service as records
 from xinyong.records.models import Record, RecordVersion
@@ -159,3 +163,23 @@ def test_pii_change_is_detected_without_storing_it_in_clear(session: Session) ->
     stored = session.execute(sa.select(Record.__table__).where(Record.doc_no == row.doc_no)).one()
     assert all(number not in str(value) and citizen_id(10) not in str(value) for value in stored)
     assert citizen_id(10) in decrypt(stored.pii_cipher)
+
+
+def test_two_writers_creating_the_same_subjects_end_with_one_each(fresh_db: Database) -> None:
+    refs = [_ref(i) for i in range(20)]
+    results: dict[str, list[int | None]] = {}
+
+    def second_writer() -> None:
+        with session_scope(fresh_db.engine, write=True) as other:
+            results["second"] = _link(other, refs).subject_ids
+
+    with session_scope(fresh_db.engine, write=True) as first:
+        results["first"] = _link(first, refs).subject_ids
+        thread = threading.Thread(target=second_writer)
+        thread.start()
+        time.sleep(0.5)  # the second writer now waits on the first one's uncommitted rows (or lock)
+    thread.join(timeout=60)
+    assert results["first"] == results["second"]
+    with session_scope(fresh_db.engine) as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Subject)) == 20
+        assert session.scalar(sa.select(sa.func.count()).select_from(SubjectName)) == 20
