@@ -29,6 +29,9 @@ class RawRow:
     row_no: int
     values: dict[str, str]  # original header → original text (kept for the rejects file)
     fields: dict[str, str]  # field code → original text
+    # Problems found while reading the row (more cells than headers, one field under two keys); prepare_row
+    # reports them with the field problems, so such a row is always rejected.
+    problems: tuple[Problem, ...] = ()
 
 
 @dataclass(frozen=True)

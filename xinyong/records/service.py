@@ -1,0 +1,281 @@
+"""Storing records: upsert by (resource, source unit, document number), keeping every earlier version.
+
+Written for the collection pipeline's chunks: one SELECT finds the stored state of every document number of a chunk,
+one INSERT … SELECT copies the states about to be replaced into ``record_version``, then one multi-row INSERT and
+one executemany UPDATE write the new states. No ORM objects are built per row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from xinyong.core.crypto import encrypt, keyed_hash
+from xinyong.ingest.types import PreparedRow
+from xinyong.records.models import Record, RecordVersion
+from xinyong.subjects.service import insert_ignoring_conflicts
+
+_record = cast(sa.Table, Record.__table__)
+_version = cast(sa.Table, RecordVersion.__table__)
+
+_IN_CHUNK = 5000
+
+# The columns of a record that a version keeps (the state before it was replaced).
+_VERSIONED = (
+    "version",
+    "subject_id",
+    "decision_date",
+    "valid_from",
+    "valid_to",
+    "publish_until",
+    "severity",
+    "status",
+    "subject_name",
+    "payload",
+    "pii_cipher",
+    "content_hash",
+    "batch_id",
+)
+
+
+def _json_default(value: Any) -> str:
+    # Decimal, dates and anything else JSON has no type for: their canonical text.
+    return str(value)
+
+
+def content_hash(row: PreparedRow) -> str:
+    """Keyed hash of everything a resend could change, PII included, so a change is seen without storing it in clear."""
+    canonical = orjson.dumps(
+        {
+            "payload": row.payload,
+            "pii": row.pii,
+            "decision_date": row.decision_date,
+            "valid_from": row.valid_from,
+            "valid_to": row.valid_to,
+            "publish_until": row.publish_until,
+            "severity": row.severity,
+            "status": row.status,
+        },
+        option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
+        default=_json_default,
+    )
+    return keyed_hash(canonical.decode())
+
+
+def pii_cipher(row: PreparedRow) -> bytes | None:
+    return encrypt(orjson.dumps(row.pii, option=orjson.OPT_SORT_KEYS).decode()) if row.pii else None
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One valid row to store, with the subject it was linked to."""
+
+    row: PreparedRow
+    subject_id: int | None
+
+
+@dataclass
+class UpsertOutcome:
+    inserted: int = 0
+    versioned: int = 0
+    duplicates: int = 0
+    # Per input position: "inserted", "versioned" or "duplicate".
+    results: list[str] | None = None
+
+    @property
+    def accepted(self) -> int:
+        return self.inserted + self.versioned
+
+
+def upsert_records(
+    *,
+    session: Session,
+    resource_id: int,
+    source_unit_id: int,
+    region: str | None,
+    batch_id: str,
+    origin: str,
+    items: Sequence[Incoming],
+    now: dt.datetime,
+) -> UpsertOutcome:
+    """Store ``items`` of one unit: new document numbers inserted, changed ones versioned, identical ones left alone.
+
+    A document number that occurs twice in ``items`` is applied in order (the second occurrence sees the first), as
+    if the rows had arrived one by one.
+    """
+    outcome = UpsertOutcome(results=[""] * len(items))
+    hashes = [content_hash(item.row) for item in items]
+    # Waves: the n-th occurrence of each document number goes into wave n, so within a wave every number is unique
+    # and can be handled set-based.
+    waves: list[list[int]] = []
+    seen: dict[str, int] = {}
+    for position, item in enumerate(items):
+        n = seen.get(item.row.doc_no, 0)
+        seen[item.row.doc_no] = n + 1
+        if n == len(waves):
+            waves.append([])
+        waves[n].append(position)
+    for wave in waves:
+        _apply_wave(
+            session=session,
+            resource_id=resource_id,
+            source_unit_id=source_unit_id,
+            region=region,
+            batch_id=batch_id,
+            origin=origin,
+            items=items,
+            hashes=hashes,
+            positions=wave,
+            now=now,
+            outcome=outcome,
+        )
+    return outcome
+
+
+def _apply_wave(
+    *,
+    session: Session,
+    resource_id: int,
+    source_unit_id: int,
+    region: str | None,
+    batch_id: str,
+    origin: str,
+    items: Sequence[Incoming],
+    hashes: Sequence[str],
+    positions: Sequence[int],
+    now: dt.datetime,
+    outcome: UpsertOutcome,
+) -> None:
+    assert outcome.results is not None
+    stored: dict[str, tuple[int, str, int]] = {}
+    doc_nos = [items[p].row.doc_no for p in positions]
+    for start in range(0, len(doc_nos), _IN_CHUNK):
+        query = sa.select(_record.c.doc_no, _record.c.id, _record.c.content_hash, _record.c.version).where(
+            _record.c.resource_id == resource_id,
+            _record.c.source_unit_id == source_unit_id,
+            _record.c.doc_no.in_(doc_nos[start : start + _IN_CHUNK]),
+        )
+        for doc_no, record_id, stored_hash, version in session.execute(query):
+            stored[doc_no] = (record_id, stored_hash, version)
+
+    inserts: list[dict[str, Any]] = []
+    inserted_at: list[int] = []
+    updates: list[dict[str, Any]] = []
+    for position in positions:
+        item, digest = items[position], hashes[position]
+        current = stored.get(item.row.doc_no)
+        if current is None:
+            inserts.append(
+                _state(item, digest)
+                | {
+                    "resource_id": resource_id,
+                    "source_unit_id": source_unit_id,
+                    "doc_no": item.row.doc_no,
+                    "objection_open": False,
+                    "region": region,
+                    "version": 1,
+                    "batch_id": batch_id,
+                    "origin": origin,
+                    "received_at": now,
+                    "updated_at": now,
+                }
+            )
+            inserted_at.append(position)
+            outcome.results[position] = "inserted"
+        elif current[1] == digest:
+            outcome.results[position] = "duplicate"
+        else:
+            updates.append(
+                {f"new_{k}": v for k, v in _state(item, digest).items()}
+                | {"b_id": current[0], "new_version": current[2] + 1, "new_batch_id": batch_id, "new_updated_at": now}
+            )
+            outcome.results[position] = "versioned"
+
+    if updates:
+        # Keep the state being replaced, in one INSERT … SELECT.
+        ids = [u["b_id"] for u in updates]
+        for start in range(0, len(ids), _IN_CHUNK):
+            columns = [_record.c[name] for name in _VERSIONED]
+            source = sa.select(
+                _record.c.id,
+                *columns,
+                sa.literal(now, type_=_version.c.replaced_at.type),
+                sa.literal(batch_id, type_=_version.c.replaced_by.type),
+                sa.literal("resend", type_=_version.c.reason.type),
+            ).where(_record.c.id.in_(ids[start : start + _IN_CHUNK]))
+            session.execute(
+                sa.insert(_version).from_select(
+                    ["record_id", *_VERSIONED, "replaced_at", "replaced_by", "reason"], source
+                )
+            )
+        statement = (
+            sa.update(_record)
+            .where(_record.c.id == sa.bindparam("b_id"))
+            .values(
+                {name: sa.bindparam(f"new_{name}") for name in (*_STATE_COLUMNS, "version", "batch_id", "updated_at")}
+            )
+        )
+        session.execute(statement, updates)
+    lost: list[int] = []
+    if inserts:
+        statement = insert_ignoring_conflicts(session, _record).returning(_record.c.doc_no)
+        written = set(session.execute(statement, inserts).scalars())
+        # A concurrent writer stored some of these numbers first: compare against its state instead.
+        lost = [p for p, row in zip(inserted_at, inserts, strict=True) if row["doc_no"] not in written]
+    outcome.inserted += len(inserts) - len(lost)
+    outcome.versioned += len(updates)
+    outcome.duplicates += len(positions) - len(inserts) - len(updates)
+    if lost:
+        _apply_wave(
+            session=session,
+            resource_id=resource_id,
+            source_unit_id=source_unit_id,
+            region=region,
+            batch_id=batch_id,
+            origin=origin,
+            items=items,
+            hashes=hashes,
+            positions=lost,
+            now=now,
+            outcome=outcome,
+        )
+
+
+_STATE_COLUMNS = (
+    "subject_id",
+    "decision_date",
+    "valid_from",
+    "valid_to",
+    "publish_until",
+    "severity",
+    "status",
+    "subject_name",
+    "subject_kind",
+    "payload",
+    "pii_cipher",
+    "content_hash",
+)
+
+
+def _state(item: Incoming, digest: str) -> dict[str, Any]:
+    row = item.row
+    return {
+        "subject_id": item.subject_id,
+        "decision_date": row.decision_date,
+        "valid_from": row.valid_from,
+        "valid_to": row.valid_to,
+        "publish_until": row.publish_until,
+        "severity": row.severity,
+        "status": row.status,
+        "subject_name": row.subject.name,
+        "subject_kind": row.subject.kind,
+        "payload": row.payload,
+        "pii_cipher": pii_cipher(row),
+        "content_hash": digest,
+    }
