@@ -45,7 +45,9 @@ from xinyong.ingest.models import Batch, BatchState, QuarantinedRow
 from xinyong.ingest.prepare import prepare_row
 from xinyong.ingest.rows import open_rows
 from xinyong.ingest.types import BatchSummary, PreparedRow, Problem, RawRow
+from xinyong.lists import service as lists
 from xinyong.records import service as records
+from xinyong.records.models import Record
 from xinyong.subjects import service as subjects
 
 log = get_logger(__name__)
@@ -418,6 +420,8 @@ def _store_chunk(
                 for p, result in zip(positions, outcome.results, strict=True)
                 if result != "duplicate" and linked.subject_ids[p] is not None
             )
+        if spec.nature == "list_entry" and accepted:
+            _sync_list_entries(session=session, resource_id=resource_id, batch_id=batch_id, now=now)
         fault("after_upsert", chunk_no)
 
         if refused:
@@ -440,6 +444,24 @@ def _store_chunk(
         fault("before_commit", chunk_no)
     fault("after_commit", chunk_no)
     return len(chunk)
+
+
+def _sync_list_entries(*, session: Session, resource_id: int, batch_id: str, now: dt.datetime) -> None:
+    """Collected list-entry records become list entries in the same transaction as the records themselves.
+
+    The records written by this chunk are exactly those of this batch stamped with this chunk's time.
+    """
+    record_ids = list(
+        session.scalars(
+            sa.select(Record.id).where(
+                Record.resource_id == resource_id, Record.batch_id == batch_id, Record.updated_at == now
+            )
+        )
+    )
+    if record_ids:
+        lists.sync_from_records(
+            session=session, actor=Actor(name=f"batch:{batch_id}", role="source_unit"), record_ids=record_ids
+        )
 
 
 def _quarantined(batch_id: str, raw: RawRow, problems: list[Problem], now: dt.datetime) -> dict[str, Any]:
