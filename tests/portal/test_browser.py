@@ -3,33 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import uvicorn
 
 from tests import factories
-from tests.conftest import IN_CI, Database
-from xinyong.app import create_app
+from tests.browser import SHOTS, launch, live_server
+from tests.conftest import Database
 from xinyong.core.database import session_scope
 from xinyong.subjects.models import SubjectKind
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]  # fmt: skip
-SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -60,33 +42,17 @@ def served(fresh_db: Database) -> Iterator[tuple[str, dict[str, str]]]:
             "person": persons.doc_no,
             "code": company.uscc or "",
         }
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(fresh_db.engine), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}", docs
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with live_server(fresh_db.engine) as base:
+        yield base, docs
 
 
 def test_search_to_subject_page_on_desktop_and_phone(served: tuple[str, dict[str, str]], db: Database) -> None:
-    if not CHROMIUM.exists():
-        if IN_CI:
-            pytest.fail("CI requires /usr/bin/chromium")
-        pytest.skip("no chromium")
     from playwright.sync_api import sync_playwright
 
     base, docs = served
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = launch(p)
         try:
             for name, viewport in (
                 ("desktop", {"width": 1280, "height": 900}),

@@ -16,13 +16,17 @@ from xinyong.core.errors import Forbidden, Unauthenticated
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the endpoint returns, rolled back when it raises."""
+    """One transaction per request: committed when the endpoint returns, rolled back when it raises.
+
+    ``scope="function"`` below makes the commit happen before the response is sent, so a client never gets a success
+    for data that then failed to commit, and a browser that follows a redirect after a POST sees what it just wrote.
+    """
     write = request.method not in ("GET", "HEAD", "OPTIONS")
     with session_scope(request.app.state.engine, write=write) as session:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def _bearer(request: Request) -> str | None:
