@@ -52,10 +52,21 @@ class ResourceEdit:
     disclosure_class: str
     update_frequency: str
     update_days: str
-    legal_basis: str  # one per line: 名称 | 条款
+    legal_basis: str  # one per line: 文件名称 | 条款 | 要点
     severity_rules: str  # JSON object
     fields: str  # JSON array
     reason: str
+
+
+def _role_fields(roles: Any) -> set[str]:
+    """Field codes the pipeline relies on (roles map to a code, or to lists/mappings of codes)."""
+    if isinstance(roles, str):
+        return {roles}
+    if isinstance(roles, dict):
+        return set().union(*(_role_fields(v) for v in roles.values())) if roles else set()
+    if isinstance(roles, list):
+        return set().union(*(_role_fields(v) for v in roles)) if roles else set()
+    return set()
 
 
 def parse_resource_edit(edit: ResourceEdit, resource: Resource) -> dict[str, Any]:
@@ -83,10 +94,13 @@ def parse_resource_edit(edit: ResourceEdit, resource: Resource) -> dict[str, Any
     for n, line in enumerate(edit.legal_basis.splitlines(), start=1):
         if not line.strip():
             continue
-        title, _, article = (clean(p) for p in line.partition("|"))
-        if not title:
-            problems.append(f"法律依据第 {n} 行：缺少依据名称")
-        basis.append({"title": title, **({"article": article} if article else {})})
+        document, article, point = ([clean(p) for p in line.split("|", 2)] + ["", ""])[:3]
+        if not document:
+            problems.append(f"法律依据第 {n} 行：缺少文件名称")
+        entry = {"document": document}
+        entry |= {"article": article} if article else {}
+        entry |= {"point": point} if point else {}
+        basis.append(entry)
     values["legal_basis"] = basis
     try:
         rules = json.loads(edit.severity_rules or "{}")
@@ -106,7 +120,7 @@ def parse_resource_edit(edit: ResourceEdit, resource: Resource) -> dict[str, Any
         duplicates = sorted({c for c in codes if c and codes.count(c) > 1})
         if duplicates:
             problems.append(f"字段定义：字段代码重复：{'、'.join(duplicates)}")
-        missing = sorted({c for c in resource.roles.values() if c not in codes})
+        missing = sorted({c for c in _role_fields(resource.roles) if c not in codes})
         if missing:
             problems.append(f"字段定义：不能删除被引用的字段 {'、'.join(missing)}（文号、日期、主体等）")
         values["fields"] = fields
