@@ -4,8 +4,10 @@ from xinyong.accounts.models import Account, ApiKey
 from xinyong.audit.models import AuditEvent
 from xinyong.catalog.models import Resource, SourceUnit, UnitResource
 from xinyong.checks.models import Check, CheckFeedback, Matter, Measure
+from xinyong.console.models import ApplicationItem, BehaviourItem, CatalogChange, SubjectMerge
 from xinyong.ingest.models import Batch, QuarantinedRow
 from xinyong.lists.models import ListEntry, ListEvent, ListType
+from xinyong.monitoring.models import GovernanceIssue, JobRun
 from xinyong.portal.models import Article
 from xinyong.records.models import Record, RecordVersion
 from xinyong.subjects.models import Subject, SubjectCode, SubjectName
@@ -13,11 +15,16 @@ from xinyong.subjects.models import Subject, SubjectCode, SubjectName
 __all__ = [
     "Account",
     "ApiKey",
+    "ApplicationItem",
     "Article",
     "AuditEvent",
     "Batch",
+    "BehaviourItem",
+    "CatalogChange",
     "Check",
     "CheckFeedback",
+    "GovernanceIssue",
+    "JobRun",
     "ListEntry",
     "ListEvent",
     "ListType",
@@ -30,6 +37,7 @@ __all__ = [
     "SourceUnit",
     "Subject",
     "SubjectCode",
+    "SubjectMerge",
     "SubjectName",
     "UnitResource",
 ]

@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = Field(default=False, description="Log one JSON object per line (for log shippers).")
     upload_max_bytes: int = Field(default=200 * 1024 * 1024, description="Largest file a unit may upload.")
+    publicity_workdays: int = Field(
+        default=7, ge=1, description="双公示: working days after the decision within which a record must be published."
+    )
+    worker_interval: int = Field(default=300, ge=1, description="Seconds `xinyong worker` sleeps between rounds.")
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Settings:

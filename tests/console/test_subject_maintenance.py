@@ -1,0 +1,105 @@
+"""Subject merge and its exact undo, code mapping and renaming, on both engines."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tests import factories
+from xinyong.audit.models import AuditEvent
+from xinyong.audit.service import Actor
+from xinyong.console import service
+from xinyong.core.errors import Conflict, Forbidden, InvalidInput
+from xinyong.records.models import Record
+from xinyong.subjects.models import Subject, SubjectCode, SubjectName, SubjectStatus
+
+OFFICER = Actor(name="officer", role="credit_office")
+
+
+def _snapshot(session: Session) -> dict[str, object]:
+    session.expire_all()
+    return {
+        "records": sorted(session.execute(sa.select(Record.id, Record.subject_id)).all()),
+        "codes": sorted(session.execute(sa.select(SubjectCode.id, SubjectCode.subject_id)).all()),
+        "names": sorted(
+            session.execute(sa.select(SubjectName.id, SubjectName.subject_id, SubjectName.is_current)).all()
+        ),
+        "subjects": sorted(session.execute(sa.select(Subject.id, Subject.status, Subject.merged_into_id)).all()),
+    }
+
+
+def test_merge_moves_everything_to_the_survivor_and_undo_restores_it_exactly(session: Session) -> None:
+    survivor = factories.subject(session, name="淄博齐鲁化工有限公司")
+    other = factories.subject(session, name="淄博齐鲁化工有限责任公司")
+    other.status = SubjectStatus.CANCELLED
+    session.flush()
+    bystander = factories.subject(session)
+    for s in (survivor, other, other, bystander):
+        factories.record(session, subject_row=s)
+    service.add_code(session=session, actor=OFFICER, subject_id=other.id, code_type="gszc", code="370300 2000 12345")
+    before = _snapshot(session)
+
+    log = service.merge_subjects(
+        session=session, actor=OFFICER, survivor_id=survivor.id, merged_id=other.id, reason="同一企业，登记机关证明"
+    )
+    assert len(log.moved["records"]) == 2 and len(log.moved["codes"]) == 1 and len(log.moved["names"]) == 1
+    merged = session.get(Subject, other.id)
+    assert merged is not None and (merged.status, merged.merged_into_id) == ("merged", survivor.id)
+    assert session.scalar(sa.select(sa.func.count()).where(Record.subject_id == survivor.id)) == 3
+    assert session.scalar(sa.select(sa.func.count()).where(Record.subject_id == other.id)) == 0
+    assert session.scalar(sa.select(SubjectCode.subject_id).where(SubjectCode.code == "370300200012345")) == survivor.id
+    current = session.scalars(
+        sa.select(SubjectName.name).where(SubjectName.subject_id == survivor.id, SubjectName.is_current.is_(True))
+    ).all()
+    assert current == ["淄博齐鲁化工有限公司"]  # the merged name is kept as a former name only
+
+    with pytest.raises(Conflict, match="已被合并"):
+        service.merge_subjects(session=session, actor=OFFICER, survivor_id=other.id, merged_id=bystander.id, reason="x")
+
+    service.undo_merge(session=session, actor=OFFICER, merge_id=log.id)
+    assert _snapshot(session) == before
+    with pytest.raises(Conflict, match="已撤销"):
+        service.undo_merge(session=session, actor=OFFICER, merge_id=log.id)
+    actions = session.scalars(sa.select(AuditEvent.action).where(AuditEvent.target_type == "subject_merge")).all()
+    assert actions == ["subject.merge", "subject.merge_undo"]
+
+
+def test_a_later_merge_must_be_undone_first(session: Session) -> None:
+    a, b, c = (factories.subject(session) for _ in range(3))
+    first = service.merge_subjects(session=session, actor=OFFICER, survivor_id=a.id, merged_id=b.id, reason="同一")
+    second = service.merge_subjects(session=session, actor=OFFICER, survivor_id=a.id, merged_id=c.id, reason="同一")
+    with pytest.raises(Conflict, match=f"#{second.id}"):
+        service.undo_merge(session=session, actor=OFFICER, merge_id=first.id)
+    service.undo_merge(session=session, actor=OFFICER, merge_id=second.id)
+    service.undo_merge(session=session, actor=OFFICER, merge_id=first.id)
+    assert session.get(Subject, b.id).status == "active"  # type: ignore[union-attr]
+
+
+def test_merge_refuses_nonsense(session: Session) -> None:
+    a = factories.subject(session)
+    person = factories.subject(session, kind=factories.SubjectKind.NATURAL_PERSON)
+    with pytest.raises(InvalidInput, match="自身"):
+        service.merge_subjects(session=session, actor=OFFICER, survivor_id=a.id, merged_id=a.id, reason="x")
+    with pytest.raises(InvalidInput, match="类别不同"):
+        service.merge_subjects(session=session, actor=OFFICER, survivor_id=a.id, merged_id=person.id, reason="x")
+    with pytest.raises(InvalidInput, match="合并理由"):
+        service.merge_subjects(session=session, actor=OFFICER, survivor_id=a.id, merged_id=person.id, reason=" ")
+    district = Actor(name="d", role="credit_office", region="370303")
+    with pytest.raises(Forbidden):
+        service.get_subject(session=session, actor=district, subject_id=a.id)
+
+
+def test_rename_keeps_the_former_name_and_codes_are_unique(session: Session) -> None:
+    a = factories.subject(session, name="淄博甲有限公司")
+    service.rename(session=session, actor=OFFICER, subject_id=a.id, name="淄博乙有限公司", reason="2026-05-01 变更登记")
+    names = session.execute(
+        sa.select(SubjectName.name, SubjectName.is_current)
+        .where(SubjectName.subject_id == a.id)
+        .order_by(SubjectName.id)
+    ).all()
+    assert [tuple(n) for n in names] == [("淄博甲有限公司", False), ("淄博乙有限公司", True)]
+    b = factories.subject(session)
+    service.add_code(session=session, actor=OFFICER, subject_id=a.id, code_type="zzjg", code="12345678-9")
+    with pytest.raises(Conflict, match=f"#{a.id}"):
+        service.add_code(session=session, actor=OFFICER, subject_id=b.id, code_type="zzjg", code="12345678-9")
