@@ -3,6 +3,18 @@
 from xinyong.accounts.models import Account, ApiKey
 from xinyong.audit.models import AuditEvent
 from xinyong.catalog.models import Resource, SourceUnit, UnitResource
+from xinyong.evaluation.models import (
+    Employment,
+    EvaluationCurrent,
+    EvaluationModel,
+    EvaluationResult,
+    EvaluationRun,
+    IndustryMember,
+    InspectionCampaign,
+    InspectionDraw,
+    Inspector,
+    InspectorConflict,
+)
 from xinyong.ingest.models import Batch, QuarantinedRow
 from xinyong.records.models import Record, RecordVersion
 from xinyong.subjects.models import Subject, SubjectCode, SubjectName
@@ -12,6 +24,16 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "Batch",
+    "Employment",
+    "EvaluationCurrent",
+    "EvaluationModel",
+    "EvaluationResult",
+    "EvaluationRun",
+    "IndustryMember",
+    "InspectionCampaign",
+    "InspectionDraw",
+    "Inspector",
+    "InspectorConflict",
     "QuarantinedRow",
     "Record",
     "RecordVersion",

@@ -45,6 +45,17 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = Field(default=False, description="Log one JSON object per line (for log shippers).")
     upload_max_bytes: int = Field(default=200 * 1024 * 1024, description="Largest file a unit may upload.")
+    evaluation_model: str = Field(
+        default="public", description="Code of the evaluation model whose grade checks and profiles show."
+    )
+    public_grades: bool = Field(default=False, description="Show evaluation grades on the public profile.")
+    sampling_ratios: dict[str, float] = Field(
+        default={"A": 0.03, "B": 0.05, "C": 0.10, "D": 0.20, "-": 0.05},
+        description="Inspection sampling ratio per grade (JSON); '-' is for subjects not yet evaluated.",
+    )
+    scenarios_file: Path | None = Field(
+        default=None, description="YAML of 信易+ scenarios replacing the shipped scenarios.yaml."
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Settings:
