@@ -20,7 +20,7 @@ from xinyong.core.settings import get_settings
 log = get_logger(__name__)
 
 # Domains that serve HTTP, in the order their routes are mounted; each has ``routes.router``.
-DOMAINS = ("subjects", "ingest")
+DOMAINS = ("subjects", "ingest", "evaluation")
 
 
 def create_app(engine: Engine | None = None) -> FastAPI:

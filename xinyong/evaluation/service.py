@@ -180,9 +180,9 @@ def evaluate(
     low, high = session.execute(sa.select(sa.func.min(subject.c.id), sa.func.max(subject.c.id))).one()
     ranges = _id_ranges(low, high, chunk_size)
     now = clock.now()
-    results = EvaluationResult.__table__
-    current = EvaluationCurrent.__table__
-    evaluated = written = 0
+    results: sa.Table = EvaluationResult.__table__  # type: ignore[assignment]
+    current: sa.Table = EvaluationCurrent.__table__  # type: ignore[assignment]
+    evaluated = 0
     total_ids = 0 if low is None else high - low + 1
     for lo, hi in ranges:
 
@@ -224,12 +224,11 @@ def evaluate(
             )
             .where(differs)
         )
-        inserted = session.execute(
+        session.execute(
             results.insert().from_select(
                 ["run_id", "model_id", "subject_id", "score", "grade", "evaluated_at"], new_rows
             )
         )
-        written += max(inserted.rowcount or 0, 0)
         this_chunk = sa.and_(results.c.run_id == run.id, results.c.subject_id.between(lo, hi))
         session.execute(
             current.delete().where(
@@ -254,6 +253,8 @@ def evaluate(
         )
         if progress is not None:
             progress(min(hi, high) - low + 1, total_ids)
+    # psycopg reports no rowcount for INSERT … SELECT built by SQLAlchemy; count the run's rows instead.
+    written = session.scalar(sa.select(sa.func.count()).where(results.c.run_id == run.id)) or 0
     run.subjects_evaluated = evaluated
     run.results_written = written
     run.finished_at = clock.now()

@@ -77,8 +77,9 @@ class RecordRows:
     )
 
     def __init__(self, *, employee_roles: tuple[str, ...] = ()) -> None:
-        record = Record.__table__
+        record: sa.Table = Record.__table__  # type: ignore[assignment]
         cols = [record.c[name] for name in self.COLUMNS]
+        self.c: Any
         if not employee_roles:
             self.table: sa.FromClause = record
             self.eval_subject: ColumnElement[int] = record.c.subject_id
@@ -178,7 +179,7 @@ class YearsInOperationSource:
             sa.case((subject.c.established_on <= add_months(ctx.today, -12 * k), 1), else_=0)
             for k in range(1, years + 1)
         ]
-        return sum(terms[1:], terms[0])  # type: ignore[return-value]
+        return sum(terms[1:], terms[0])
 
     def items(self, ind: Indicator, ctx: Context) -> sa.Select[Any] | None:
         return None
@@ -222,4 +223,4 @@ def full_years(established_on: dt.date | None, today: dt.date, max_years: int) -
     return sum(1 for k in range(1, max_years + 1) if established_on <= add_months(today, -12 * k))
 
 
-SUBJECT = Subject.__table__
+SUBJECT: sa.Table = Subject.__table__  # type: ignore[assignment]
