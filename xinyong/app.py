@@ -52,8 +52,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> Response:
         problems = [
-            f"{'.'.join(str(p) for p in err.get('loc', ()) if p != 'body')}：{_zh(err)}"
-            for err in exc.errors()
+            f"{'.'.join(str(p) for p in err.get('loc', ()) if p != 'body')}：{_zh(err)}" for err in exc.errors()
         ]
         return JSONResponse(
             error_body("invalid_input", "请求参数有误：" + "；".join(problems), problems=problems),

@@ -65,9 +65,7 @@ def unit_add(
 
 @apikey_app.command("create")
 def apikey_create(
-    role: Annotated[
-        str, typer.Option("--role", help="admin / credit_office / source_unit / checker / subject")
-    ],
+    role: Annotated[str, typer.Option("--role", help="admin / credit_office / source_unit / checker / subject")],
     unit: Annotated[str | None, typer.Option("--unit", help="所属单位统一社会信用代码")] = None,
     label: Annotated[str | None, typer.Option("--label", help="备注")] = None,
 ) -> None:

@@ -136,8 +136,6 @@ def revoke_api_key(*, session: Session, actor: Actor, prefix: str) -> ApiKey:
     if api_key is None:
         raise InvalidInput(f"没有前缀为 {prefix} 的密钥")
     api_key.revoked_at = clock.now()
-    audit.record(
-        session=session, actor=actor, action="apikey.revoke", target_type="api_key", target_id=prefix
-    )
+    audit.record(session=session, actor=actor, action="apikey.revoke", target_type="api_key", target_id=prefix)
     session.flush()
     return api_key

@@ -23,21 +23,15 @@ class Resource(Base):
     __table_args__ = ({"comment": "信息资源（目录条目）"},)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    code: Mapped[str] = mapped_column(
-        sa.String(64), unique=True, comment="资源代码，如 administrative_penalty"
-    )
+    code: Mapped[str] = mapped_column(sa.String(64), unique=True, comment="资源代码，如 administrative_penalty")
     name: Mapped[str] = mapped_column(sa.String(100), comment="资源名称，如 行政处罚信息")
     category: Mapped[str] = mapped_column(sa.String(100), comment="目录类别")
     nature: Mapped[str] = mapped_column(
         sa.String(16), comment="信息性质: license / penalty / list_entry / dishonesty / honour / other"
     )
     disclosure_class: Mapped[str] = mapped_column(sa.String(16), comment="公开属性: public/authorized/shared")
-    fields: Mapped[list[dict[str, Any]]] = mapped_column(
-        JsonType, comment="字段定义（代码、名称、类型、必填规则）"
-    )
-    roles: Mapped[dict[str, str]] = mapped_column(
-        JsonType, comment="字段角色：哪个字段是名称、代码、文号、日期…"
-    )
+    fields: Mapped[list[dict[str, Any]]] = mapped_column(JsonType, comment="字段定义（代码、名称、类型、必填规则）")
+    roles: Mapped[dict[str, str]] = mapped_column(JsonType, comment="字段角色：哪个字段是名称、代码、文号、日期…")
     severity_rules: Mapped[dict[str, Any]] = mapped_column(JsonType, comment="失信程度判定规则")
     update_frequency: Mapped[str] = mapped_column(sa.String(32), comment="更新频率，如 7个工作日内")
     update_days: Mapped[int | None] = mapped_column(sa.Integer, comment="更新频率折算为工作日")
@@ -69,12 +63,8 @@ class UnitResource(Base):
     __tablename__ = "unit_resource"
     __table_args__ = ({"comment": "单位可报送的信息资源"},)
 
-    unit_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("source_unit.id", ondelete="CASCADE"), primary_key=True
-    )
-    resource_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("resource.id", ondelete="CASCADE"), primary_key=True
-    )
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("source_unit.id", ondelete="CASCADE"), primary_key=True)
+    resource_id: Mapped[int] = mapped_column(sa.ForeignKey("resource.id", ondelete="CASCADE"), primary_key=True)
 
     unit: Mapped[SourceUnit] = relationship(back_populates="grants")
     resource: Mapped[Resource] = relationship()

@@ -51,9 +51,7 @@ def load_builtin(*, session: Session) -> int:
         }
         resource = existing.get(entry["code"])
         if resource is None:
-            session.add(
-                Resource(code=entry["code"], version=catalog["version"], updated_at=clock.now(), **values)
-            )
+            session.add(Resource(code=entry["code"], version=catalog["version"], updated_at=clock.now(), **values))
             written += 1
         elif any(getattr(resource, k) != v for k, v in values.items()):
             for key, value in values.items():
@@ -136,9 +134,7 @@ def register_unit(
 def may_push(*, session: Session, unit_id: int, resource_id: int) -> bool:
     return (
         session.scalar(
-            sa.select(sa.literal(1)).where(
-                UnitResource.unit_id == unit_id, UnitResource.resource_id == resource_id
-            )
+            sa.select(sa.literal(1)).where(UnitResource.unit_id == unit_id, UnitResource.resource_id == resource_id)
         )
         is not None
     )

@@ -29,13 +29,27 @@ from xinyong.evaluation.spec import ModelSpec
 from xinyong.subjects.models import SubjectStatus
 
 
-def _clamp(expr: ColumnElement[Any], low: int | None, high: int | None) -> ColumnElement[Any]:
-    whens: list[tuple[ColumnElement[bool], Any]] = []
+def _greatest(dialect: str, *args: Any) -> ColumnElement[Any]:
+    # Two-argument max()/min() are SQLite's scalar GREATEST/LEAST; neither repeats its arguments (a CASE would,
+    # and the planner inlines subqueries, so repetition compounds layer after layer).
+    return sa.func.max(*args) if dialect == "sqlite" else sa.func.greatest(*args)
+
+
+def _least(dialect: str, *args: Any) -> ColumnElement[Any]:
+    return sa.func.min(*args) if dialect == "sqlite" else sa.func.least(*args)
+
+
+def _clamp(dialect: str, expr: ColumnElement[Any], low: int | None, high: int | None) -> ColumnElement[Any]:
     if low is not None:
-        whens.append((expr < low, low))
+        expr = _greatest(dialect, expr, sa.literal(low))
     if high is not None:
-        whens.append((expr > high, high))
-    return sa.case(*whens, else_=expr) if whens else expr
+        expr = _least(dialect, expr, sa.literal(high))
+    return expr
+
+
+def _fenced(select: sa.Select[Any], name: str) -> sa.Subquery:
+    """A subquery the planner evaluates once per row instead of inlining its expressions into the next layer."""
+    return select.offset(0).subquery(name)
 
 
 def record_rows(spec: ModelSpec) -> RecordRows:
@@ -145,8 +159,8 @@ def scored_select(spec: ModelSpec, ctx: Context, *, scope: Scope | None = None) 
         raw: ColumnElement[Any] = sa.case((n > 0, ind.points), else_=0) if ind.count == "any" else n * ind.points
         cap = ind.cap
         point_cols.append(n)
-        point_cols.append(_clamp(raw, -cap if cap is not None else None, cap).label(f"p_{ind.code}"))
-    points = sa.select(*point_cols).subquery("points")
+        point_cols.append(_clamp(ctx.dialect, raw, -cap if cap is not None else None, cap).label(f"p_{ind.code}"))
+    points = _fenced(sa.select(*point_cols), "points")
 
     dims = []
     for dim in spec.dimensions:
@@ -154,16 +168,17 @@ def scored_select(spec: ModelSpec, ctx: Context, *, scope: Scope | None = None) 
         for ind in dim.indicators:
             total = total + points.c[f"p_{ind.code}"]
         bound = dim.bound(spec.span)
-        dims.append(_clamp(total, -bound if bound is not None else None, bound))
+        dims.append(_clamp(ctx.dialect, total, -bound if bound is not None else None, bound))
     score_expr: ColumnElement[Any] = sa.literal(spec.start)
     for d in dims:
         score_expr = score_expr + d
-    score_expr = _clamp(score_expr, spec.min, spec.max)
-    dims_layer = sa.select(
+    score_expr = _clamp(ctx.dialect, score_expr, spec.min, spec.max)
+    dims_select = sa.select(
         points.c.subject_id,
         score_expr.label("score"),
         *[points.c[f"n_{ind.code}"] for ind in spec.indicators],
-    ).subquery("dims")
+    )
+    dims_layer = _fenced(dims_select, "dims")
 
     rank: ColumnElement[Any] = sa.case(
         *[
@@ -172,10 +187,14 @@ def scored_select(spec: ModelSpec, ctx: Context, *, scope: Scope | None = None) 
         ],
         else_=len(spec.grades) - 1,
     )
-    for ov in spec.overrides:
-        floor = spec.rank_of(ov.grade)
-        rank = sa.case((sa.and_(dims_layer.c[f"n_{ov.indicator}"] >= ov.at_least, rank < floor), floor), else_=rank)
-    ranked = sa.select(dims_layer.c.subject_id, dims_layer.c.score, rank.label("rank")).subquery("ranked")
+    floors = [
+        sa.case((dims_layer.c[f"n_{ov.indicator}"] >= ov.at_least, spec.rank_of(ov.grade)), else_=0)
+        for ov in spec.overrides
+    ]
+    if floors:
+        rank = _greatest(ctx.dialect, rank, *floors)
+    ranked_select = sa.select(dims_layer.c.subject_id, dims_layer.c.score, rank.label("rank"))
+    ranked = _fenced(ranked_select, "ranked")
     grade = sa.case(*[(ranked.c.rank == i, band.grade) for i, band in enumerate(spec.grades)])
     return sa.select(ranked.c.subject_id, ranked.c.score, grade.label("grade")).subquery("scored")
 

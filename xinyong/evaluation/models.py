@@ -66,6 +66,16 @@ class EvaluationResult(Base):
     evaluated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, comment="评价时间")
 
 
+class EvaluationScope(Base):
+    """The subjects an incremental run re-evaluates, materialised once so every statement of the run joins them."""
+
+    __tablename__ = "evaluation_scope"
+    __table_args__ = ({"comment": "增量评价的主体范围（运行结束即清空）"},)
+
+    run_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    subject_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+
+
 class EvaluationCurrent(Base):
     """The latest result per model code and subject: what ``grade_for`` and the check read."""
 

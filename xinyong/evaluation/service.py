@@ -26,6 +26,7 @@ from xinyong.evaluation.models import (
     EvaluationModel,
     EvaluationResult,
     EvaluationRun,
+    EvaluationScope,
     IndustryMember,
 )
 from xinyong.evaluation.sources import Context
@@ -165,16 +166,24 @@ def evaluate(
     session.flush()
 
     changed: sa.Select[Any] | None = None
+    scope_table: sa.Table = EvaluationScope.__table__  # type: ignore[assignment]
     if mode == "changed":
         assert previous is not None
-        changed = engine.changed_subjects(
+        found = engine.changed_subjects(
             spec,
             ctx,
             record_watermark=previous.record_watermark,
             subject_watermark=previous.subject_watermark,
             relation_watermark=previous.relation_watermark,
             last_as_of=previous.as_of,
+        ).subquery()
+        session.execute(
+            scope_table.insert().from_select(
+                ["run_id", "subject_id"],
+                sa.select(sa.literal(run.id, sa.BigInteger), found.c[0]).where(found.c[0].is_not(None)).distinct(),
+            )
         )
+        changed = sa.select(scope_table.c.subject_id).where(scope_table.c.run_id == run.id)
 
     subject = sources.SUBJECT
     low, high = session.execute(sa.select(sa.func.min(subject.c.id), sa.func.max(subject.c.id))).one()
@@ -253,6 +262,7 @@ def evaluate(
         )
         if progress is not None:
             progress(min(hi, high) - low + 1, total_ids)
+    session.execute(scope_table.delete().where(scope_table.c.run_id == run.id))
     # psycopg reports no rowcount for INSERT … SELECT built by SQLAlchemy; count the run's rows instead.
     written = session.scalar(sa.select(sa.func.count()).where(results.c.run_id == run.id)) or 0
     run.subjects_evaluated = evaluated

@@ -50,9 +50,7 @@ class Record(Base):
     status: Mapped[str] = mapped_column(sa.String(8), default=RecordStatus.ACTIVE, comment="记录状态")
     objection_open: Mapped[bool] = mapped_column(sa.Boolean, default=False, comment="异议处理中")
     repaired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, comment="信用修复完成时间")
-    region: Mapped[str | None] = mapped_column(
-        sa.String(6), index=True, comment="行政区划代码（报送单位所在）"
-    )
+    region: Mapped[str | None] = mapped_column(sa.String(6), index=True, comment="行政区划代码（报送单位所在）")
     subject_name: Mapped[str] = mapped_column(sa.String(200), comment="行政相对人名称（按报送）")
     subject_kind: Mapped[str] = mapped_column(sa.String(24), comment="行政相对人类别")
     payload: Mapped[dict[str, Any]] = mapped_column(JsonType, comment="规范化后的字段（身份证号等已脱敏）")
@@ -89,6 +87,4 @@ class RecordVersion(Base):
     batch_id: Mapped[str | None] = mapped_column(sa.String(32))
     replaced_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, comment="被替换时间")
     replaced_by: Mapped[str] = mapped_column(sa.String(64), comment="由谁替换（批次、账号）")
-    reason: Mapped[str] = mapped_column(
-        sa.String(16), comment="原因：resend / objection / repair / correction"
-    )
+    reason: Mapped[str] = mapped_column(sa.String(16), comment="原因：resend / objection / repair / correction")

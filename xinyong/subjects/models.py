@@ -58,22 +58,16 @@ class Subject(Base):
     kind: Mapped[str] = mapped_column(
         sa.String(24), comment="主体类别: legal_person / individual_business / natural_person"
     )
-    uscc: Mapped[str | None] = mapped_column(
-        sa.String(18), unique=True, comment="统一社会信用代码（自然人为空）"
-    )
+    uscc: Mapped[str | None] = mapped_column(sa.String(18), unique=True, comment="统一社会信用代码（自然人为空）")
     name: Mapped[str] = mapped_column(sa.String(200), comment="当前名称")
     region: Mapped[str | None] = mapped_column(sa.String(6), index=True, comment="行政区划代码")
     status: Mapped[str] = mapped_column(sa.String(16), default=SubjectStatus.ACTIVE, comment="存续状态")
     legal_rep: Mapped[str | None] = mapped_column(sa.String(100), comment="法定代表人/负责人")
-    id_hash: Mapped[str | None] = mapped_column(
-        sa.String(64), unique=True, comment="自然人身份证号的密钥散列"
-    )
+    id_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True, comment="自然人身份证号的密钥散列")
     id_cipher: Mapped[bytes | None] = mapped_column(sa.LargeBinary, comment="自然人身份证号（AES-GCM 加密）")
     id_masked: Mapped[str | None] = mapped_column(sa.String(32), comment="自然人身份证号（脱敏）")
     established_on: Mapped[dt.date | None] = mapped_column(sa.Date, comment="成立日期")
-    name_conflict: Mapped[bool] = mapped_column(
-        sa.Boolean, default=False, comment="同一代码收到不同名称，待核"
-    )
+    name_conflict: Mapped[bool] = mapped_column(sa.Boolean, default=False, comment="同一代码收到不同名称，待核")
     merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("subject.id"), comment="合并入的主体")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, comment="建档时间")
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, comment="最后更新时间")

@@ -53,9 +53,7 @@ def upgrade() -> None:
     op.create_table(
         "resource",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column(
-            "code", sa.String(length=64), nullable=False, comment="资源代码，如 administrative_penalty"
-        ),
+        sa.Column("code", sa.String(length=64), nullable=False, comment="资源代码，如 administrative_penalty"),
         sa.Column("name", sa.String(length=100), nullable=False, comment="资源名称，如 行政处罚信息"),
         sa.Column("category", sa.String(length=100), nullable=False, comment="目录类别"),
         sa.Column(
@@ -88,9 +86,7 @@ def upgrade() -> None:
             nullable=False,
             comment="失信程度判定规则",
         ),
-        sa.Column(
-            "update_frequency", sa.String(length=32), nullable=False, comment="更新频率，如 7个工作日内"
-        ),
+        sa.Column("update_frequency", sa.String(length=32), nullable=False, comment="更新频率，如 7个工作日内"),
         sa.Column("update_days", sa.Integer(), nullable=True, comment="更新频率折算为工作日"),
         sa.Column(
             "legal_basis",
@@ -154,9 +150,7 @@ def upgrade() -> None:
         ),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, comment="建档时间"),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, comment="最后更新时间"),
-        sa.ForeignKeyConstraint(
-            ["merged_into_id"], ["subject.id"], name=op.f("fk_subject_merged_into_id_subject")
-        ),
+        sa.ForeignKeyConstraint(["merged_into_id"], ["subject.id"], name=op.f("fk_subject_merged_into_id_subject")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_subject")),
         sa.UniqueConstraint("id_hash", name=op.f("uq_subject_id_hash")),
         sa.UniqueConstraint("uscc", name=op.f("uq_subject_uscc")),
@@ -171,9 +165,7 @@ def upgrade() -> None:
         sa.Column("username", sa.String(length=64), nullable=False, comment="登录名"),
         sa.Column("display_name", sa.String(length=100), nullable=False, comment="显示名"),
         sa.Column("role", sa.String(length=16), nullable=False, comment="角色"),
-        sa.Column(
-            "unit_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True, comment="所属单位"
-        ),
+        sa.Column("unit_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True, comment="所属单位"),
         sa.Column(
             "subject_id",
             sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
@@ -210,9 +202,7 @@ def upgrade() -> None:
         sa.Column("submitted_by", sa.String(length=64), nullable=False, comment="报送者（账号或 cli）"),
         sa.Column("channel", sa.String(length=16), nullable=False, comment="渠道：cli / api / upstream"),
         sa.Column("filename", sa.String(length=400), nullable=False, comment="文件名"),
-        sa.Column(
-            "file_sha256", sa.String(length=64), nullable=False, comment="文件散列（用于断点续传与重复识别）"
-        ),
+        sa.Column("file_sha256", sa.String(length=64), nullable=False, comment="文件散列（用于断点续传与重复识别）"),
         sa.Column("file_format", sa.String(length=8), nullable=False, comment="csv/xlsx/xls/json/jsonl"),
         sa.Column("encoding", sa.String(length=16), nullable=True, comment="文本编码"),
         sa.Column("state", sa.String(length=12), nullable=False, comment="状态"),
@@ -262,9 +252,7 @@ def upgrade() -> None:
             nullable=False,
             comment="信息提供单位",
         ),
-        sa.Column(
-            "doc_no", sa.String(length=200), nullable=False, comment="决定文书号（同一资源、同一单位内唯一）"
-        ),
+        sa.Column("doc_no", sa.String(length=200), nullable=False, comment="决定文书号（同一资源、同一单位内唯一）"),
         sa.Column("decision_date", sa.Date(), nullable=True, comment="决定日期"),
         sa.Column("valid_from", sa.Date(), nullable=True, comment="有效期自"),
         sa.Column("valid_to", sa.Date(), nullable=True, comment="有效期至（2099-12-31 为长期）"),
@@ -289,9 +277,7 @@ def upgrade() -> None:
         sa.Column("origin", sa.String(length=32), nullable=False, comment="来源：local 或上级平台名"),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False, comment="首次接收时间"),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, comment="最后变更时间"),
-        sa.ForeignKeyConstraint(
-            ["resource_id"], ["resource.id"], name=op.f("fk_record_resource_id_resource")
-        ),
+        sa.ForeignKeyConstraint(["resource_id"], ["resource.id"], name=op.f("fk_record_resource_id_resource")),
         sa.ForeignKeyConstraint(
             ["source_unit_id"], ["source_unit.id"], name=op.f("fk_record_source_unit_id_source_unit")
         ),

@@ -46,6 +46,15 @@ def upgrade() -> None:
         comment="当前评价结果（每个模型代码、每个主体一行）",
     )
     op.create_table(
+        "evaluation_scope",
+        sa.Column("run_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=False, nullable=False),
+        sa.Column(
+            "subject_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=False, nullable=False
+        ),
+        sa.PrimaryKeyConstraint("run_id", "subject_id", name=op.f("pk_evaluation_scope")),
+        comment="增量评价的主体范围（运行结束即清空）",
+    )
+    op.create_table(
         "evaluation_model",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("code", sa.String(length=64), nullable=False, comment="模型代码，如 public、property_management"),
@@ -268,4 +277,5 @@ def downgrade() -> None:
 
     op.drop_table("evaluation_result")
     op.drop_table("evaluation_model")
+    op.drop_table("evaluation_scope")
     op.drop_table("evaluation_current")
