@@ -3,8 +3,21 @@
 from xinyong.accounts.models import Account, ApiKey
 from xinyong.audit.models import AuditEvent
 from xinyong.catalog.models import Resource, SourceUnit, UnitResource
+    Employment,
+    EvaluationCurrent,
+    EvaluationModel,
+    EvaluationResult,
+    EvaluationRun,
+    EvaluationScope,
+    IndustryMember,
+    InspectionCampaign,
+    InspectionDraw,
+    Inspector,
+    InspectorConflict,
+)
 from xinyong.checks.models import Check, CheckFeedback, Matter, Measure
 from xinyong.console.models import ApplicationItem, BehaviourItem, CatalogChange, SubjectMerge
+from xinyong.evaluation.models import (
 from xinyong.ingest.models import Batch, QuarantinedRow
 from xinyong.lists.models import ListEntry, ListEvent, ListType
 from xinyong.monitoring.models import GovernanceIssue, JobRun
@@ -23,7 +36,18 @@ __all__ = [
     "CatalogChange",
     "Check",
     "CheckFeedback",
+    "Employment",
+    "EvaluationCurrent",
+    "EvaluationModel",
+    "EvaluationResult",
+    "EvaluationRun",
+    "EvaluationScope",
     "GovernanceIssue",
+    "IndustryMember",
+    "InspectionCampaign",
+    "InspectionDraw",
+    "Inspector",
+    "InspectorConflict",
     "JobRun",
     "ListEntry",
     "ListEvent",

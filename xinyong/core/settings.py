@@ -64,6 +64,17 @@ class Settings(BaseSettings):
         default=7, ge=1, description="双公示: working days after the decision within which a record must be published."
     )
     worker_interval: int = Field(default=300, ge=1, description="Seconds `xinyong worker` sleeps between rounds.")
+    evaluation_model: str = Field(
+        default="public", description="Code of the evaluation model whose grade checks and profiles show."
+    )
+    public_grades: bool = Field(default=False, description="Show evaluation grades on the public profile.")
+    sampling_ratios: dict[str, float] = Field(
+        default={"A": 0.03, "B": 0.05, "C": 0.10, "D": 0.20, "-": 0.05},
+        description="Inspection sampling ratio per grade (JSON); '-' is for subjects not yet evaluated.",
+    )
+    scenarios_file: Path | None = Field(
+        default=None, description="YAML of 信易+ scenarios replacing the shipped scenarios.yaml."
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Settings:

@@ -1,0 +1,226 @@
+"""Where indicators get their counts: one small interface, one implementation per ``source`` of the model file.
+
+Every source answers in SQL, so the batch aggregates in the database and the explanation of one subject selects the
+very same rows. Three kinds of answers:
+
+- ``record_condition``: a boolean over one row of the (attributed) record scan; the batch folds all of them into a
+  single ``GROUP BY subject`` pass over ``record`` as ``SUM(CASE WHEN … THEN 1 ELSE 0 END)``;
+- ``subject_count``: an integer expression over the ``subject`` row (years in operation);
+- ``items``: a SELECT of ``(subject_id, item_id, label, day)`` rows from another table, counted per subject.
+
+Hooks for the lead (other branches):
+- ``list_entries`` reads the list-entry RECORDS of the catalog for now (``serious_dishonesty_list``,
+  ``abnormal_operation``, ``dishonest_judgment_debtor``, ``tax_credit_a``: a record in play and valid today). When the
+  lists domain lands, ``register("list_entries", SomeListTableSource())`` whose ``items`` selects the listed entries
+  (state = listed, not removed) of the list types named in ``resources``.
+- ``commitments_kept`` / ``commitments_broken`` count nothing until the commitments domain (issue 5) exists; register
+  a source whose ``items`` selects fulfilled / broken commitments.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from xinyong.evaluation.spec import Indicator
+from xinyong.records.models import Record, RecordStatus
+from xinyong.subjects.models import Subject
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every SQL fragment depends on: the evaluation date, resource ids and the engine's dialect."""
+
+    today: dt.date
+    resource_ids: dict[str, int]
+    dialect: str
+
+    def ids(self, codes: tuple[str, ...]) -> list[int]:
+        # An unknown resource simply matches nothing (validation at publish time names it).
+        return [self.resource_ids[c] for c in codes if c in self.resource_ids]
+
+    def minus_days(self, column: Any, days: int) -> ColumnElement[Any]:
+        if self.dialect == "sqlite":
+            return sa.func.date(column, f"-{int(days)} days")
+        return column - sa.literal_column(str(int(days)))
+
+
+class RecordRows:
+    """The rows an evaluation scans: the records themselves, plus (for models with attribution) employees' records
+    once more under the firm that employed the person on the record's decision date."""
+
+    COLUMNS = (
+        "id",
+        "subject_id",
+        "resource_id",
+        "doc_no",
+        "severity",
+        "decision_date",
+        "valid_from",
+        "valid_to",
+        "payload",
+        "status",
+        "repaired_at",
+        "objection_open",
+    )
+
+    def __init__(self, *, employee_roles: tuple[str, ...] = ()) -> None:
+        record: sa.Table = Record.__table__  # type: ignore[assignment]
+        cols = [record.c[name] for name in self.COLUMNS]
+        self.c: Any
+        if not employee_roles:
+            self.table: sa.FromClause = record
+            self.eval_subject: ColumnElement[int] = record.c.subject_id
+            self.via: ColumnElement[Any] = sa.null()
+            self.c = record.c
+            return
+        from xinyong.evaluation.models import Employment
+
+        emp = Employment.__table__
+        own = sa.select(record.c.subject_id.label("eval_subject_id"), sa.null().label("via_person_id"), *cols)
+        employed = (
+            sa.select(emp.c.firm_id.label("eval_subject_id"), record.c.subject_id.label("via_person_id"), *cols)
+            .select_from(record.join(emp, emp.c.person_id == record.c.subject_id))
+            .where(
+                emp.c.role.in_(employee_roles),
+                record.c.decision_date >= emp.c.start_on,
+                sa.or_(emp.c.end_on.is_(None), record.c.decision_date <= emp.c.end_on),
+            )
+        )
+        sub = sa.union_all(own, employed).subquery("attributed")
+        self.table = sub
+        self.eval_subject = sub.c.eval_subject_id
+        self.via = sub.c.via_person_id
+        self.c = sub.c
+
+    def in_play(self) -> ColumnElement[bool]:
+        """A record counts only while active and not repaired (repair removes deductions at once)."""
+        return sa.and_(self.c.status == RecordStatus.ACTIVE.value, self.c.repaired_at.is_(None))
+
+
+class IndicatorSource(Protocol):
+    def record_condition(self, ind: Indicator, rows: RecordRows, ctx: Context) -> ColumnElement[bool] | None: ...
+
+    def subject_count(self, ind: Indicator, subject: sa.Table, ctx: Context) -> ColumnElement[int] | None: ...
+
+    def items(self, ind: Indicator, ctx: Context) -> sa.Select[Any] | None: ...
+
+
+class RecordSource:
+    """Records of some resources, filtered by severity, a window on the decision date, validity today, behaviour."""
+
+    def record_condition(self, ind: Indicator, rows: RecordRows, ctx: Context) -> ColumnElement[bool] | None:
+        c = rows.c
+        conds: list[ColumnElement[bool]] = [c.resource_id.in_(ctx.ids(ind.resources))]
+        if ind.severity:
+            conds.append(c.severity.in_(ind.severity))
+        if ind.window_months:
+            conds.append(c.decision_date > add_months(ctx.today, -ind.window_months))
+            conds.append(c.decision_date <= ctx.today)
+        if ind.valid_today:
+            conds.append(sa.or_(c.valid_from.is_(None), c.valid_from <= ctx.today))
+            conds.append(sa.or_(c.valid_to.is_(None), c.valid_to >= ctx.today))
+        if ind.behaviour_field and ind.behaviour_values:
+            conds.append(c.payload[ind.behaviour_field].as_string().in_(ind.behaviour_values))
+        if ind.rectification_days and ind.behaviour_field:
+            conds.append(~sa.exists(self._earlier_same_behaviour(ind, rows, ctx)))
+        return sa.and_(*conds)
+
+    def _earlier_same_behaviour(self, ind: Indicator, rows: RecordRows, ctx: Context) -> sa.Select[Any]:
+        """An earlier record of the same subject and behaviour whose rectification period covers this one."""
+        assert ind.behaviour_field and ind.rectification_days
+        earlier = Record.__table__.alias("earlier")
+        c = rows.c
+        return sa.select(sa.literal(1)).where(
+            earlier.c.subject_id == c.subject_id,
+            earlier.c.resource_id.in_(ctx.ids(ind.resources)),
+            earlier.c.status == RecordStatus.ACTIVE.value,
+            earlier.c.repaired_at.is_(None),
+            earlier.c.payload[ind.behaviour_field].as_string() == c.payload[ind.behaviour_field].as_string(),
+            sa.or_(
+                earlier.c.decision_date < c.decision_date,
+                sa.and_(earlier.c.decision_date == c.decision_date, earlier.c.id < c.id),
+            ),
+            earlier.c.decision_date >= ctx.minus_days(c.decision_date, ind.rectification_days),
+        )
+
+    def subject_count(self, ind: Indicator, subject: sa.Table, ctx: Context) -> ColumnElement[int] | None:
+        return None
+
+    def items(self, ind: Indicator, ctx: Context) -> sa.Select[Any] | None:
+        return None
+
+
+class ListEntryRecordSource(RecordSource):
+    """Active list entries, read from the catalog's list-entry records until the lists tables are wired in."""
+
+
+class YearsInOperationSource:
+    """Full years since ``subject.established_on``, up to ``max_years`` — one CASE per year so both engines agree."""
+
+    def record_condition(self, ind: Indicator, rows: RecordRows, ctx: Context) -> ColumnElement[bool] | None:
+        return None
+
+    def subject_count(self, ind: Indicator, subject: sa.Table, ctx: Context) -> ColumnElement[int] | None:
+        years = ind.max_years or 1
+        terms = [
+            sa.case((subject.c.established_on <= add_months(ctx.today, -12 * k), 1), else_=0)
+            for k in range(1, years + 1)
+        ]
+        return sum(terms[1:], terms[0])
+
+    def items(self, ind: Indicator, ctx: Context) -> sa.Select[Any] | None:
+        return None
+
+
+class NothingYetSource:
+    """Counts zero: the commitments domain (issue 5) does not exist yet. Register a real source to replace it."""
+
+    def record_condition(self, ind: Indicator, rows: RecordRows, ctx: Context) -> ColumnElement[bool] | None:
+        return None
+
+    def subject_count(self, ind: Indicator, subject: sa.Table, ctx: Context) -> ColumnElement[int] | None:
+        return sa.literal(0)
+
+    def items(self, ind: Indicator, ctx: Context) -> sa.Select[Any] | None:
+        return None
+
+
+_SOURCES: dict[str, IndicatorSource] = {
+    "records": RecordSource(),
+    "list_entries": ListEntryRecordSource(),
+    "years_in_operation": YearsInOperationSource(),
+    "commitments_kept": NothingYetSource(),
+    "commitments_broken": NothingYetSource(),
+}
+
+
+def register(name: str, source: IndicatorSource) -> None:
+    """Point an indicator source at another table (e.g. the lists domain's entries, the commitments)."""
+    _SOURCES[name] = source
+
+
+def get(name: str) -> IndicatorSource:
+    return _SOURCES[name]
+
+
+def full_years(established_on: dt.date | None, today: dt.date, max_years: int) -> int:
+    """The Python twin of ``YearsInOperationSource.subject_count`` (for explanations)."""
+    if established_on is None:
+        return 0
+    return sum(1 for k in range(1, max_years + 1) if established_on <= add_months(today, -12 * k))
+
+
+SUBJECT: sa.Table = Subject.__table__  # type: ignore[assignment]
