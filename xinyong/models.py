@@ -1,67 +1,22 @@
-"""Every domain's ORM models, imported once so ``Base.metadata`` is complete (for Alembic and tests)."""
+"""Every domain's ORM models, imported once so ``Base.metadata`` is complete (for Alembic and tests).
 
-from xinyong.accounts.models import Account, ApiKey
-from xinyong.audit.models import AuditEvent
-from xinyong.catalog.models import Resource, SourceUnit, UnitResource
-    Employment,
-    EvaluationCurrent,
-    EvaluationModel,
-    EvaluationResult,
-    EvaluationRun,
-    EvaluationScope,
-    IndustryMember,
-    InspectionCampaign,
-    InspectionDraw,
-    Inspector,
-    InspectorConflict,
+Domains are found on disk (``xinyong/<domain>/models.py``) rather than listed here, so a new domain's tables are
+registered by creating its models module — nothing to edit in a shared file.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from pathlib import Path
+
+import xinyong
+
+MODEL_MODULES = tuple(
+    f"xinyong.{info.name}.models"
+    for info in sorted(pkgutil.iter_modules(xinyong.__path__), key=lambda i: i.name)
+    if info.ispkg and (Path(xinyong.__path__[0]) / info.name / "models.py").exists()
 )
-from xinyong.checks.models import Check, CheckFeedback, Matter, Measure
-from xinyong.console.models import ApplicationItem, BehaviourItem, CatalogChange, SubjectMerge
-from xinyong.evaluation.models import (
-from xinyong.ingest.models import Batch, QuarantinedRow
-from xinyong.lists.models import ListEntry, ListEvent, ListType
-from xinyong.monitoring.models import GovernanceIssue, JobRun
-from xinyong.portal.models import Article
-from xinyong.records.models import Record, RecordVersion
-from xinyong.subjects.models import Subject, SubjectCode, SubjectName
 
-__all__ = [
-    "Account",
-    "ApiKey",
-    "ApplicationItem",
-    "Article",
-    "AuditEvent",
-    "Batch",
-    "BehaviourItem",
-    "CatalogChange",
-    "Check",
-    "CheckFeedback",
-    "Employment",
-    "EvaluationCurrent",
-    "EvaluationModel",
-    "EvaluationResult",
-    "EvaluationRun",
-    "EvaluationScope",
-    "GovernanceIssue",
-    "IndustryMember",
-    "InspectionCampaign",
-    "InspectionDraw",
-    "Inspector",
-    "InspectorConflict",
-    "JobRun",
-    "ListEntry",
-    "ListEvent",
-    "ListType",
-    "Matter",
-    "Measure",
-    "QuarantinedRow",
-    "Record",
-    "RecordVersion",
-    "Resource",
-    "SourceUnit",
-    "Subject",
-    "SubjectCode",
-    "SubjectMerge",
-    "SubjectName",
-    "UnitResource",
-]
+for _module in MODEL_MODULES:
+    importlib.import_module(_module)

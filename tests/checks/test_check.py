@@ -227,3 +227,19 @@ def test_associated_person_only_where_the_rule_provides(session: Session) -> Non
     assert [a["company"] for a in by_name["associated"]] == [listed.name]
     # The company itself is not subject to M08 (a rule about its legal representative)
     assert "M08" not in _codes(_check(session, "appointment", code=listed.uscc))
+
+
+def test_the_check_shows_the_grade_once_evaluated_and_answers_scenarios(session: Session) -> None:
+    from xinyong.evaluation import service as evaluation
+
+    company = factories.subject(session, established_on=dt.date(2010, 1, 1))
+    before = _check(session, "government_procurement", code=company.uscc)
+    assert before["grade"] is None
+    evaluation.evaluate(session=session, actor=CREDIT_OFFICE)
+    after = _check(session, "government_procurement", code=company.uscc)
+    assert after["grade"] is not None
+    assert after["grade"] == evaluation.grade_for(session=session, subject_id=company.id)
+    assert after["grade"]["grade"] in {"A", "B", "C", "D"}
+    scenario = _check(session, "xinyiyue", code=company.uscc)
+    assert scenario["matter"]["code"] == "xinyiyue"
+    assert scenario["scenario"]["eligible"] is True and scenario["scenario"]["benefit"]

@@ -8,7 +8,6 @@ legal basis (a local policy the credit office has not confirmed yet) is never re
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import secrets
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -28,6 +27,8 @@ from xinyong.checks.models import Check, CheckFeedback, Matter, Measure
 from xinyong.core import clock, crypto
 from xinyong.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from xinyong.core.text import name_key, normalise_code, normalise_name
+from xinyong.evaluation import scenarios
+from xinyong.evaluation import service as evaluation
 from xinyong.lists import service as lists
 from xinyong.lists.basis import public_basis
 from xinyong.lists.models import ListEntry
@@ -373,21 +374,8 @@ def _require_checker(actor: Actor) -> None:
 
 
 def grade_of(*, session: Session, subject_id: int) -> dict[str, Any] | None:
-    """The subject's current grade once evaluation exists: ``xinyong.evaluation.service.current_grade``.
-
-    The evaluation domain is built later; until it provides that function, checks return ``grade: null``.
-    """
-    current_grade = _grade_function()
-    return current_grade(session=session, subject_id=subject_id) if current_grade else None
-
-
-@lru_cache(maxsize=1)
-def _grade_function() -> Any:
-    try:
-        evaluation = importlib.import_module("xinyong.evaluation.service")
-    except ImportError:
-        return None
-    return getattr(evaluation, "current_grade", None)
+    """The subject's current grade under the configured evaluation model, or None when not yet evaluated."""
+    return evaluation.grade_for(session=session, subject_id=subject_id)
 
 
 def new_check_no(today: dt.date) -> str:
@@ -404,7 +392,12 @@ def run_check(
 ) -> CheckOutcome:
     """One check, stored with a snapshot of its result and audited. Raises Conflict when a name is ambiguous."""
     _require_checker(actor)
-    matter = get_matter(session=session, matter=request.matter)
+    scenario = scenarios.load().get(request.matter)
+    matter = (
+        MatterRef(code=scenario.code, name=f"信易+ {scenario.name}")
+        if scenario is not None
+        else get_matter(session=session, matter=request.matter)
+    )
     today = clock.today()
     subject, query = _resolve(session=session, request=request)
     person_id = query.pop("_id_number", None)
@@ -435,6 +428,11 @@ def run_check(
             )
         ]
         result["objection_records"] = _objection_records(session=session, subject_id=subject.id)
+        if scenario is not None:
+            # A 信易+ matter: the answer is the scenario's benefit and the outcome of each of its rules.
+            result["scenario"] = scenarios.scenario_answer(
+                session=session, subject_id=subject.id, scenario=scenario.code
+            )
     if person_id or (request.person_name and company is not None):
         associated = lists.associated_entries(
             session=session, id_number=person_id, person_name=request.person_name, company=company, today=today
