@@ -8,6 +8,7 @@ event, which is how a later ``xinyong demo`` knows the database is complete and 
 
 from __future__ import annotations
 
+import secrets
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,17 +19,20 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from xinyong.accounts import service as accounts
-from xinyong.accounts.models import Role
+from xinyong.accounts.models import Account, Role
 from xinyong.audit import service as audit
 from xinyong.audit.models import AuditEvent
 from xinyong.audit.service import Actor
 from xinyong.catalog import service as catalog
+from xinyong.catalog.models import Resource
 from xinyong.core import clock
 from xinyong.core.bootstrap import upgrade_database
 from xinyong.core.database import session_scope
 from xinyong.demo.generator import ALL_RESOURCES, DemoData
 from xinyong.demo.writers import DataFile, write_dataset
 from xinyong.ingest.pipeline import ingest_file
+from xinyong.records.models import Record
+from xinyong.subjects.models import Subject
 
 DEMO_SUBJECTS = 12_000
 DEMO_RECORDS_PER_SUBJECT = 5.0
@@ -155,6 +159,7 @@ def build_demo(
 
     if create_keys:
         result.keys = _demo_keys(engine, data.units[0].uscc if data.units else None)
+        result.keys.update(_demo_accounts(engine))
     with session_scope(engine, write=True) as session:
         audit.record(
             session=session,
@@ -193,6 +198,42 @@ def _collect(engine: Engine, files: list[DataFile], result: DemoBuild, total: in
         result.by_resource[data_file.resource] = result.by_resource.get(data_file.resource, 0) + summary.accepted
         result.errors.extend(summary.errors[: max(0, 20 - len(result.errors))])
         step("ingest", done, total)
+
+
+def _demo_accounts(engine: Engine) -> dict[str, str]:
+    """Website sign-ins for trying the pages (random passwords, shown once): staff, a clerk, and one company that has
+    a published penalty, so its own view shows something worth seeing."""
+    made: dict[str, str] = {}
+    with session_scope(engine, write=True) as session:
+        company = session.scalar(
+            sa.select(Subject)
+            .join(Record, Record.subject_id == Subject.id)
+            .join(Resource, Resource.id == Record.resource_id)
+            .where(Resource.code == "administrative_penalty", Subject.uscc.is_not(None))
+            .order_by(Record.decision_date.desc())
+            .limit(1)
+        )
+        for username, role, label, subject in (
+            ("admin", Role.ADMIN, "平台管理员", None),
+            ("xinyongban", Role.CREDIT_OFFICE, "信用办", None),
+            ("chuangkou", Role.CHECKER, "窗口核查员", None),
+            ("qiye", Role.SUBJECT, company.name if company else "企业", company),
+        ):
+            if subject is None and role is Role.SUBJECT:
+                continue
+            if session.scalar(sa.select(Account.id).where(Account.username == username)) is not None:
+                continue
+            password = secrets.token_urlsafe(9)
+            accounts.create_account(
+                session=session,
+                username=username,
+                role=role,
+                password=password,
+                display_name=label,
+                subject_id=subject.id if subject else None,
+            )
+            made[f"网站登录（{label}）"] = f"用户名 {username}  密码 {password}"
+    return made
 
 
 def _demo_keys(engine: Engine, unit_uscc: str | None) -> dict[str, str]:

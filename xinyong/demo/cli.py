@@ -183,7 +183,7 @@ def _build(engine: sa.Engine, subjects: int, seed: int) -> None:
     for message in result.errors[:5]:
         console.print(f"[yellow]拒收示例：{message}[/yellow]")
     if result.keys:
-        console.print("演示用 API 密钥（只显示这一次；系统只保存其散列）：")
+        console.print("演示用 API 密钥与网站账号（只显示这一次；系统只保存其散列）：")
         for label, key in result.keys.items():
             console.print(f"  {label}：{key}", soft_wrap=True)
         _save_keys(result.keys)
