@@ -41,6 +41,7 @@ def test_demo_build_accepts_every_generated_row(fresh_db: Database) -> None:
     assert subjects == 300 + len(government)
     assert units == result.units
     assert set(result.keys) and all(k.startswith("xy_") for k in result.keys.values())
+    assert {"网站登录（平台管理员）", "网站登录（信用办）", "网站登录（窗口核查员）"} <= set(result.logins)
     done = completed_build(fresh_db.engine)
     assert done is not None and done["accepted"] == len(expected) and done["subjects"] == 300
 

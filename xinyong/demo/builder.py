@@ -61,6 +61,7 @@ class DemoBuild:
     subjects_created: int = 0
     by_resource: dict[str, int] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)  # label → API key (shown once)
+    logins: dict[str, str] = field(default_factory=dict)  # label → website user name and password (shown once)
     errors: list[str] = field(default_factory=list)
 
     def as_detail(self) -> dict[str, Any]:
@@ -159,7 +160,7 @@ def build_demo(
 
     if create_keys:
         result.keys = _demo_keys(engine, data.units[0].uscc if data.units else None)
-        result.keys.update(_demo_accounts(engine))
+        result.logins = _demo_accounts(engine)
     with session_scope(engine, write=True) as session:
         audit.record(
             session=session,

@@ -184,9 +184,9 @@ def _build(engine: sa.Engine, subjects: int, seed: int) -> None:
         console.print(f"[yellow]拒收示例：{message}[/yellow]")
     if result.keys:
         console.print("演示用 API 密钥与网站账号（只显示这一次；系统只保存其散列）：")
-        for label, key in result.keys.items():
+        for label, key in (result.keys | result.logins).items():
             console.print(f"  {label}：{key}", soft_wrap=True)
-        _save_keys(result.keys)
+        _save_keys(result.keys | result.logins)
 
 
 def _save_keys(keys: dict[str, str]) -> None:
