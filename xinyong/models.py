@@ -6,6 +6,7 @@ from xinyong.catalog.models import Resource, SourceUnit, UnitResource
 from xinyong.ingest.models import Batch, QuarantinedRow
 from xinyong.portal.models import Article
 from xinyong.records.models import Record, RecordVersion
+from xinyong.reports.models import IssuedReport
 from xinyong.subjects.models import Subject, SubjectCode, SubjectName
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "Article",
     "AuditEvent",
     "Batch",
+    "IssuedReport",
     "QuarantinedRow",
     "Record",
     "RecordVersion",
