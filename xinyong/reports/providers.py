@@ -130,8 +130,8 @@ def _evaluation(ctx: ReportContext) -> ReportPart:
         part.note = "该主体暂无公共信用综合评价结果。"
         return part
     grade, score, version = _grade_of(result)
-    part.facts = [(label, value) for label, value in (("信用等级", grade), ("评价得分", score), ("评价模型版本", version))
-                  if value]  # fmt: skip
+    lines = (("信用等级", grade), ("评价得分", score), ("评价模型版本", version))
+    part.facts = [(label, value) for label, value in lines if value]
     return part
 
 
@@ -142,21 +142,24 @@ def _red_list(ctx: ReportContext) -> ReportPart:
     return part
 
 
+# Parts filled from the catalog's records: key → (title, text when empty, where the data comes from).
+RECORD_PARTS = {
+    "licenses": ("行政许可信息", "未发现行政许可信息", "目录资源：行政许可信息"),
+    "penalties": ("行政处罚信息", "未发现行政处罚信息", "目录资源：行政处罚信息"),
+    "honours": ("表彰荣誉信息", "未发现表彰荣誉信息", "目录资源（荣誉类）"),
+    "serious_dishonesty": (
+        "严重失信主体名单信息",
+        "未发现列入严重失信主体名单的记录",
+        "目录资源：严重失信主体名单信息",
+    ),
+    "abnormal_operation": ("经营异常名录信息", "未发现列入经营异常名录的记录", "目录资源：经营异常名录信息"),
+    "judicial": ("失信被执行人信息", "未发现失信被执行人信息", "目录资源：失信被执行人信息"),
+    "other": ("其他信用信息", "未发现其他信用信息", "目录中的其他资源"),
+}
 PROVIDERS: dict[str, Provider] = {
-    "licenses": _records_part("licenses", "行政许可信息", empty_text="未发现行政许可信息", source="目录资源：行政许可信息"),
-    "penalties": _records_part("penalties", "行政处罚信息", empty_text="未发现行政处罚信息", source="目录资源：行政处罚信息"),
-    "red_list": _red_list,
-    "honours": _records_part("honours", "表彰荣誉信息", empty_text="未发现表彰荣誉信息", source="目录资源（荣誉类）"),
-    "serious_dishonesty": _records_part("serious_dishonesty", "严重失信主体名单信息", empty_text="未发现列入严重失信主体名单的记录",
-                                        source="目录资源：严重失信主体名单信息"),
-    "abnormal_operation": _records_part("abnormal_operation", "经营异常名录信息", empty_text="未发现列入经营异常名录的记录",
-                                        source="目录资源：经营异常名录信息"),
-    "commitments": _commitments,
-    "evaluation": _evaluation,
-    "judicial": _records_part("judicial", "失信被执行人信息", empty_text="未发现失信被执行人信息",
-                              source="目录资源：失信被执行人信息"),
-    "other": _records_part("other", "其他信用信息", empty_text="未发现其他信用信息", source="目录中的其他资源"),
-}  # fmt: skip
+    key: _records_part(key, title, empty_text=empty, source=source)
+    for key, (title, empty, source) in RECORD_PARTS.items()
+} | {"red_list": _red_list, "commitments": _commitments, "evaluation": _evaluation}
 
 # The report's sections (DESIGN §4.6) and the parts in each, in order; 基本信息 is the first section, always.
 SECTION_LAYOUT: tuple[tuple[str, str, tuple[str, ...]], ...] = (

@@ -37,10 +37,9 @@ from xinyong.reports.content import (
 )
 from xinyong.reports.domains import Domain, domain_catalog
 from xinyong.reports.models import REPORT_EDITIONS, REPORT_KIND_LABELS, IssuedReport, ReportKind
-from xinyong.subjects.models import SUBJECT_KIND_LABELS, SubjectKind
+from xinyong.subjects.models import SUBJECT_KIND_LABELS, Subject, SubjectKind, SubjectStatus
 from xinyong.subjects.profile import STATUS_LABELS, RecordEntry, SubjectProfile, profile
 from xinyong.subjects.search import find_by_code, subject_ref
-from xinyong.subjects.models import Subject, SubjectStatus
 
 # Verification codes avoid characters that are confused when typed from paper (0/O, 1/I).
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -198,7 +197,7 @@ def _facts(found: SubjectProfile) -> SubjectFacts:
 
 def _counts_as_finding(entry: RecordEntry) -> bool:
     """A record is a finding of the 无违法违规 report unless its decision was revoked, it was deleted after an
-    objection, or publication was ended by credit repair (国办发〔2025〕22号: repaired information is no longer used)."""
+    objection, or publication was ended by credit repair (国办发〔2025〕22号: repaired information is not used)."""
     return entry.record.status == RecordStatus.ACTIVE and entry.record.repaired_at is None
 
 
@@ -292,7 +291,8 @@ def _notes(*, kind: ReportKind, site: str, issued_at: dt.datetime, period_text: 
         )
     notes += [
         "“暂无数据来源”表示本平台尚未接入该类信息，不代表该主体无相关信息。",
-        f"核验：扫描报告首页二维码，或访问 {verify_page} 并输入报告编号与验证码；也可上传本报告 PDF 文件核对是否被改动。",
+        f"核验：扫描报告首页二维码，或访问 {verify_page} 并输入报告编号与验证码；"
+        "也可上传本报告 PDF 文件核对是否被改动。",
         "对报告所列信息有异议的，可通过信用门户或向信息提供单位提出异议申请；符合条件的失信信息可申请信用修复。",
     ]
     return notes
