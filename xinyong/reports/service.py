@@ -22,7 +22,7 @@ from xinyong.core import clock, crypto
 from xinyong.core.errors import Forbidden, InvalidInput, NotFound
 from xinyong.core.settings import get_settings
 from xinyong.core.text import to_half_width
-from xinyong.disclosure import Viewer
+from xinyong.disclosure import Viewer, add_months
 from xinyong.ingest.models import Batch
 from xinyong.records.models import RecordStatus
 from xinyong.reports import providers
@@ -298,6 +298,25 @@ def _notes(*, kind: ReportKind, site: str, issued_at: dt.datetime, period_text: 
     return notes
 
 
+def default_period_from(period_to: dt.date) -> dt.date:
+    """The first day of the 无违法违规 report's default period: three years up to ``period_to``."""
+    return add_months(period_to, -12 * NO_VIOLATION_DEFAULT_YEARS) + dt.timedelta(days=1)
+
+
+def report_period(
+    *, kind: ReportKind, period_from: dt.date | None, period_to: dt.date | None, today: dt.date
+) -> tuple[dt.date | None, dt.date]:
+    """The period a report covers (decision dates), checked; the 无违法违规 report defaults to the last three years."""
+    period_to = period_to or today
+    if kind is ReportKind.NO_VIOLATION and period_from is None:
+        period_from = default_period_from(period_to)
+    if period_from is not None and period_from > period_to:
+        raise InvalidInput(f"报告期间有误：起始日期 {period_from} 晚于截止日期 {period_to}")
+    if period_to > today:
+        raise InvalidInput(f"报告期间截止日期 {period_to} 不能晚于今天（{today}）")
+    return period_from, period_to
+
+
 def build_content(
     *,
     session: Session,
@@ -314,13 +333,7 @@ def build_content(
     """The report's content for ``subject`` as of ``issued_at``, each item decided by the disclosure engine."""
     settings = get_settings()
     today = issued_at.astimezone(clock.CHINA).date()
-    period_to = period_to or today
-    if kind is ReportKind.NO_VIOLATION and period_from is None:
-        period_from = period_to.replace(year=period_to.year - NO_VIOLATION_DEFAULT_YEARS) + dt.timedelta(days=1)
-    if period_from is not None and period_from > period_to:
-        raise InvalidInput(f"报告期间有误：起始日期 {period_from} 晚于截止日期 {period_to}")
-    if period_to > today:
-        raise InvalidInput(f"报告期间截止日期 {period_to} 不能晚于今天（{today}）")
+    period_from, period_to = report_period(kind=kind, period_from=period_from, period_to=period_to, today=today)
     found, viewer = _profile_for(session=session, subject=subject, kind=kind, actor=actor, today=today)
     ctx = providers.ReportContext(
         session=session, subject=subject, profile=found, viewer=viewer, kind=kind.value, today=today,
@@ -397,6 +410,10 @@ def issue(
         raise NotFound(f"未找到代码为 {code.strip()} 的信用主体")
     ensure_may_issue(actor=actor, subject=subject)
     issued_at = clock.now()
+    # Refuse bad input before anything is registered.
+    report_period(kind=kind, period_from=period_from, period_to=period_to, today=clock.today())
+    if kind is ReportKind.NO_VIOLATION:
+        domain_catalog().pick(domains)
     verification_code = new_verification_code()
     report = IssuedReport(
         report_no=f"pending-{secrets.token_hex(8)}",
