@@ -118,7 +118,9 @@ def pdf_pages(pdf: Path) -> int:
 def qr_of_first_page(pdf: Path, workdir: Path) -> str:
     """Render page 1 with pdftoppm and decode its QR code with zbarimg."""
     prefix = workdir / "page"
-    subprocess.run([need_tool("pdftoppm"), "-png", "-r", "150", "-f", "1", "-l", "1", str(pdf), str(prefix)], check=True)
+    subprocess.run(
+        [need_tool("pdftoppm"), "-png", "-r", "150", "-f", "1", "-l", "1", str(pdf), str(prefix)], check=True
+    )
     png = next(workdir.glob("page*.png"))
     decoded = subprocess.run(
         [need_tool("zbarimg"), "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", str(png)],

@@ -17,19 +17,52 @@ from xinyong.reports import service
 EXPECTED = {
     # kind: (text that must be in the report, text that must not)
     "public": (
-        ["公开版", "行政许可信息", "准予核发排污许可证", "超标排放大气污染物", "罚款人民币十万元", "纳税信用A级纳税人名单",
-         "经营异常名录信息", "通过登记的住所无法联系", "暂无数据来源", "信用承诺", "信用评价", "严重失信主体名单信息",
-         "未发现列入严重失信主体名单的记录", "司法判决信息", "信息来源", "淄博市生态环境局", "数据截止时间", "报告说明"],
+        [
+            "公开版",
+            "行政许可信息",
+            "准予核发排污许可证",
+            "超标排放大气污染物",
+            "罚款人民币十万元",
+            "纳税信用A级纳税人名单",
+            "经营异常名录信息",
+            "通过登记的住所无法联系",
+            "暂无数据来源",
+            "信用承诺",
+            "信用评价",
+            "严重失信主体名单信息",
+            "未发现列入严重失信主体名单的记录",
+            "司法判决信息",
+            "信息来源",
+            "淄博市生态环境局",
+            "数据截止时间",
+            "报告说明",
+        ],
         ["未按时公示年度报告", "已撤销的处罚事项", "不公开：", "轻微失信信息"],
     ),
     "full": (
-        ["完整版", "未按时公示年度报告", "不公开", "轻微失信信息，依规不予公示", "已撤销的处罚事项", "该信息已被撤销",
-         "超标排放大气污染物", "公开"],
+        [
+            "完整版",
+            "未按时公示年度报告",
+            "不公开",
+            "轻微失信信息，依规不予公示",
+            "已撤销的处罚事项",
+            "该信息已被撤销",
+            "超标排放大气污染物",
+            "公开",
+        ],
         [],
     ),
     "no_violation": (
-        ["无违法违规记录版", "市场监管", "生态环境", "税务", "未按时公示年度报告", "超标排放大气污染物",
-         "尚未归集税务领域信息提供单位的数据", "报告期间"],
+        [
+            "无违法违规记录版",
+            "市场监管",
+            "生态环境",
+            "税务",
+            "未按时公示年度报告",
+            "超标排放大气污染物",
+            "尚未归集税务领域信息提供单位的数据",
+            "报告期间",
+        ],
         ["已撤销的处罚事项", "准予核发排污许可证"],
     ),
 }
@@ -50,7 +83,13 @@ def test_report_pdf_reads_back_and_its_qr_code_verifies(
 
     text = pdf_text(pdf)
     present, absent = EXPECTED[kind]
-    for needle in ["公共信用信息报告", "淄博示范化工有限公司", company.code, issued.content.verification_code, *present]:
+    for needle in [
+        "公共信用信息报告",
+        "淄博示范化工有限公司",
+        company.code,
+        issued.content.verification_code,
+        *present,
+    ]:
         assert needle in text, needle
     for needle in absent:
         assert needle not in text, needle
@@ -89,9 +128,7 @@ def test_report_pdf_reads_back_and_its_qr_code_verifies(
     flipped = issued.data[:middle] + bytes([issued.data[middle] ^ 0x01]) + issued.data[middle + 1 :]
     appended = issued.data + b"\n% edited\n"
     for edited in (flipped, appended):
-        tampered = client.post(
-            f"/api/v1/reports/verify/{number}", files={"file": ("r.pdf", edited, "application/pdf")}
-        )
+        tampered = client.post(f"/api/v1/reports/verify/{number}", files={"file": ("r.pdf", edited, "application/pdf")})
         assert tampered.status_code == 200
         assert tampered.json()["valid"] is False and tampered.json()["file_matches"] is False
         assert "不一致" in tampered.json()["message"]
