@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     )
     report_domains: Path | None = Field(
         default=None,
-        description="YAML merged over the built-in domains of the 无违法违规记录 report (xinyong/reports/data/domains.yaml).",
+        description="YAML merged over the domains of the 无违法违规记录 report (xinyong/reports/data/domains.yaml).",
     )
     log_level: str = "INFO"
     log_json: bool = Field(default=False, description="Log one JSON object per line (for log shippers).")
