@@ -24,9 +24,16 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("report_no", sa.String(length=40), nullable=False, comment="报告编号，如 XY-370300-20260615-000123"),
         sa.Column("kind", sa.String(length=16), nullable=False, comment="报告类型: public / full / no_violation"),
-        sa.Column("subject_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False, comment="信用主体"),
+        sa.Column(
+            "subject_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False, comment="信用主体"
+        ),
         sa.Column("subject_name", sa.String(length=200), nullable=False, comment="出具时的主体名称"),
-        sa.Column("subject_code", sa.String(length=32), nullable=False, comment="出具时的主体代码（统一社会信用代码；自然人为脱敏证件号码）"),
+        sa.Column(
+            "subject_code",
+            sa.String(length=32),
+            nullable=False,
+            comment="出具时的主体代码（统一社会信用代码；自然人为脱敏证件号码）",
+        ),
         sa.Column("subject_kind", sa.String(length=24), nullable=False, comment="主体类别"),
         sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False, comment="出具时间（即数据截止时间）"),
         sa.Column("issuer", sa.String(length=64), nullable=False, comment="出具人（账号、密钥或 cli）"),
