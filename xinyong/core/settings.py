@@ -57,6 +57,14 @@ class Settings(BaseSettings):
     search_max_results: int = Field(
         default=1000, ge=10, description="Name search counts and ranks at most this many matches (then says 'N+')."
     )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The portal's public address; report QR codes point at {public_url}/reports/verify/….",
+    )
+    report_domains: Path | None = Field(
+        default=None,
+        description="YAML merged over the domains of the 无违法违规记录 report (xinyong/reports/data/domains.yaml).",
+    )
     log_level: str = "INFO"
     log_json: bool = Field(default=False, description="Log one JSON object per line (for log shippers).")
     upload_max_bytes: int = Field(default=200 * 1024 * 1024, description="Largest file a unit may upload.")
