@@ -4,6 +4,7 @@ from xinyong.accounts.models import Account, ApiKey
 from xinyong.audit.models import AuditEvent
 from xinyong.catalog.models import Resource, SourceUnit, UnitResource
 from xinyong.checks.models import Check, CheckFeedback, Matter, Measure
+from xinyong.exchange.models import Authorisation, ChangeEvent, ExternalUnit, PushLog, Subscriber, WebhookDelivery
 from xinyong.ingest.models import Batch, QuarantinedRow
 from xinyong.lists.models import ListEntry, ListEvent, ListType
 from xinyong.portal.models import Article
@@ -14,15 +15,19 @@ __all__ = [
     "Account",
     "ApiKey",
     "Article",
+    "Authorisation",
     "AuditEvent",
     "Batch",
+    "ChangeEvent",
     "Check",
     "CheckFeedback",
+    "ExternalUnit",
     "ListEntry",
     "ListEvent",
     "ListType",
     "Matter",
     "Measure",
+    "PushLog",
     "QuarantinedRow",
     "Record",
     "RecordVersion",
@@ -31,5 +36,7 @@ __all__ = [
     "Subject",
     "SubjectCode",
     "SubjectName",
+    "Subscriber",
     "UnitResource",
+    "WebhookDelivery",
 ]
