@@ -66,6 +66,12 @@ def list_row(i: int, **overrides: str) -> dict[str, str]:
     return row | overrides
 
 
+def penalty(i: int, **overrides: str | None) -> dict[str, str]:
+    """A general penalty decided this year, so it is published on 2026-06-15."""
+    recent = {"CF_JDRQ": f"2026-0{1 + i % 5}-1{i % 10}", "CF_YXQ": "2027-06-30"}
+    return valid_penalty_row(i, **(recent | overrides))
+
+
 def register_unit(db: Database) -> None:
     with session_scope(db.engine, write=True) as session:
         catalog.register_unit(session=session, uscc=UNIT_USCC, name=UNIT_NAME, region="370300", resources=RESOURCES)
@@ -80,12 +86,15 @@ def ingest_rows(db: Database, tmp_path: Path, resource: str, rows: list[dict[str
 def load_instance(db: Database, tmp_path: Path) -> None:
     """Penalties (companies incl. a serious and a minor one, a person, an individual business), licences, a list."""
     register_unit(db)
-    penalties = [valid_penalty_row(i) for i in range(6)]
-    penalties.append(valid_penalty_row(6, CF_CFLB="警告", CF_NR="警告", CF_NR_FK=None))  # minor: not published
+    penalties = [penalty(i) for i in range(6)]
+    penalties.append(penalty(6, CF_CFLB="警告", CF_NR="警告", CF_NR_FK=None, CF_JDRQ="2026-05-10"))  # minor: not published
     penalties.append(valid_penalty_row(7, CF_CFLB="吊销许可证", CF_NR="吊销排污许可证", CF_NR_FK=None,
                                        CF_NR_ZKDX="排污许可证 91370303"))  # fmt: skip
     penalties.append(valid_penalty_row(8, CF_JDRQ="2023-01-05", CF_YXQ="2024-01-05"))  # expired
-    penalties += [natural_person_penalty_row(20), individual_business_row(30)]
+    penalties += [
+        natural_person_penalty_row(20, CF_JDRQ="2026-05-04", CF_YXQ="2026-11-04"),
+        individual_business_row(30, CF_JDRQ="2026-02-03", CF_YXQ="2027-02-03"),
+    ]
     ingest_rows(db, tmp_path, "administrative_penalty", penalties, "penalties")
     ingest_rows(db, tmp_path, "administrative_license", [valid_license_row(i) for i in range(3)], "licences")
     ingest_rows(db, tmp_path, "serious_dishonesty_list", [list_row(1), list_row(2)], "lists")

@@ -10,8 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tests.conftest import Database
-from tests.exchange.conftest import ingest_rows, load_instance
-from tests.ingest.fixtures import valid_penalty_row
+from tests.exchange.conftest import ingest_rows, load_instance, penalty
 from xinyong.audit.service import Actor
 from xinyong.core.database import session_scope
 from xinyong.core.errors import NotFound
@@ -73,8 +72,8 @@ def pull_all(target: Database, files: list[str], origin: str = "province") -> li
 def test_push_pull_publishes_the_same(fresh_db: Database, second_db: Database, tmp_path: Path) -> None:
     load_instance(fresh_db, tmp_path)
     # A correction (new version) and a repair before the first push.
-    ingest_rows(fresh_db, tmp_path, "administrative_penalty", [valid_penalty_row(1, CF_NR_FK="3.5")], "correction")
-    repaired = record_of(fresh_db, valid_penalty_row(2)["CF_WSH"])
+    ingest_rows(fresh_db, tmp_path, "administrative_penalty", [penalty(1, CF_NR_FK="3.5")], "correction")
+    repaired = record_of(fresh_db, penalty(2)["CF_WSH"])
     with session_scope(fresh_db.engine, write=True) as session:
         records.mark_repaired(session=session, record_id=repaired.id, by="test")
 
@@ -100,16 +99,16 @@ def test_push_pull_publishes_the_same(fresh_db: Database, second_db: Database, t
         assert session.scalar(sa.select(sa.func.count()).select_from(ExternalUnit)) == 1
         origins = set(session.scalars(sa.select(Record.origin)))
         assert origins == {"province"}
-    second_copy = record_of(second_db, valid_penalty_row(1)["CF_WSH"])
-    assert second_copy.payload["CF_NR_FK"] == record_of(fresh_db, valid_penalty_row(1)["CF_WSH"]).payload["CF_NR_FK"]
+    second_copy = record_of(second_db, penalty(1)["CF_WSH"])
+    assert second_copy.payload["CF_NR_FK"] == record_of(fresh_db, penalty(1)["CF_WSH"]).payload["CF_NR_FK"]
 
     # Incremental: nothing changed → an empty push; then a correction and a repair reach the second instance.
     empty = national.push(engine=fresh_db.engine, out=tmp_path / "out2")
     assert (empty.after, empty.files) == (first.through, [])
-    ingest_rows(fresh_db, tmp_path, "administrative_penalty", [valid_penalty_row(3, CF_NR="罚款人民币叁万元整",
+    ingest_rows(fresh_db, tmp_path, "administrative_penalty", [penalty(3, CF_NR="罚款人民币叁万元整",
                                                                                   CF_NR_FK="3")], "fix3")  # fmt: skip
     with session_scope(fresh_db.engine, write=True) as session:
-        records.mark_repaired(session=session, record_id=record_of(fresh_db, valid_penalty_row(4)["CF_WSH"]).id, by="t")
+        records.mark_repaired(session=session, record_id=record_of(fresh_db, penalty(4)["CF_WSH"]).id, by="t")
     third = national.push(engine=fresh_db.engine, out=tmp_path / "out3", formats=("csv",))
     assert third.counts == {"administrative_penalty": {"upsert": 1, "withdraw": 1}}
     pull_all(second_db, third.files)

@@ -69,7 +69,9 @@ class Settings(BaseSettings):
     )
     webhook_backoff_max_seconds: float = Field(default=3600.0, gt=0, description="Longest delay between retries.")
     webhook_lease_seconds: float = Field(
-        default=300.0, gt=0, description="How long a worker owns a subscriber's deliveries before another may take over."
+        default=300.0,
+        gt=0,
+        description="How long a worker owns a subscriber's deliveries before another may take over it.",
     )
 
     @model_validator(mode="after")

@@ -85,19 +85,23 @@ def emit_record_changes(
 
     record = cast(sa.Table, Record.__table__)
     kind = sa.case((record.c.version == 1, sa.literal("record.created")), else_=sa.literal("record.versioned"))
-    source = sa.select(
-        sa.literal(now, type_=_event.c.at.type),
-        kind,
-        sa.literal("record"),
-        record.c.id,
-        record.c.subject_id,
-        sa.literal({"batch": batch_id}, type_=JsonType),
-    ).where(
-        record.c.resource_id == resource_id,
-        record.c.source_unit_id == source_unit_id,
-        record.c.batch_id == batch_id,
-        record.c.updated_at == now,
-    ).order_by(record.c.id)
+    source = (
+        sa.select(
+            sa.literal(now, type_=_event.c.at.type),
+            kind,
+            sa.literal("record"),
+            record.c.id,
+            record.c.subject_id,
+            sa.literal({"batch": batch_id}, type_=JsonType),
+        )
+        .where(
+            record.c.resource_id == resource_id,
+            record.c.source_unit_id == source_unit_id,
+            record.c.batch_id == batch_id,
+            record.c.updated_at == now,
+        )
+        .order_by(record.c.id)
+    )
     lock_feed(session)
     session.execute(
         sa.insert(_event).from_select(["at", "kind", "entity", "entity_id", "subject_id", "payload"], source)

@@ -76,7 +76,9 @@ class _Context:
         self.session = session
         self.resources = {r.id: r for r in session.scalars(sa.select(Resource))}
         record_ids = {e.entity_id for e in events if e.entity == "record"}
-        record_ids |= {int(e.payload["record_id"]) for e in events if e.entity != "record" and e.payload.get("record_id")}
+        record_ids |= {
+            int(e.payload["record_id"]) for e in events if e.entity != "record" and e.payload.get("record_id")
+        }
         self.records = (
             {r.id: r for r in session.scalars(sa.select(Record).where(Record.id.in_(record_ids)))} if record_ids else {}
         )

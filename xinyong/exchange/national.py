@@ -23,7 +23,6 @@ status) through the records service, which emits the change events. ``apply_feed
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -45,6 +44,7 @@ from xinyong.core import clock
 from xinyong.core.database import session_scope
 from xinyong.core.errors import InvalidInput
 from xinyong.core.settings import get_settings
+from xinyong.core.text import normalise_code
 from xinyong.exchange import feed
 from xinyong.exchange.models import ChangeEvent, ExternalUnit, PushLog
 from xinyong.ingest.pipeline import ingest_file
@@ -52,7 +52,6 @@ from xinyong.ingest.prepare import prepare_row
 from xinyong.ingest.rows import open_rows
 from xinyong.records import service as records
 from xinyong.records.models import Record, RecordStatus
-from xinyong.core.text import normalise_code
 from xinyong.subjects.codes import uscc_error
 
 OPERATION, WITHDRAW_REASON, VERSION = "CZLX", "CZYY", "BBH"
@@ -65,7 +64,9 @@ DEFAULT_TARGET = "upper"
 def pushed_resources(session: Session) -> list[Resource]:
     return list(
         session.scalars(
-            sa.select(Resource).where(Resource.nature.in_(PUSH_NATURES), Resource.active.is_(True)).order_by(Resource.id)
+            sa.select(Resource)
+            .where(Resource.nature.in_(PUSH_NATURES), Resource.active.is_(True))
+            .order_by(Resource.id)
         )
     )
 
@@ -308,10 +309,9 @@ def apply_withdrawals(
             if record.repaired_at is None:
                 records.mark_repaired(session=session, record_id=record.id, by=by)
                 applied += 1
-        elif item.reason in (RecordStatus.REVOKED.value, RecordStatus.DELETED.value):
-            if record.status != item.reason:
-                records.change_status(session=session, record_id=record.id, status=item.reason, by=by, reason=item.reason)
-                applied += 1
+        elif item.reason in (RecordStatus.REVOKED.value, RecordStatus.DELETED.value) and record.status != item.reason:
+            records.change_status(session=session, record_id=record.id, status=item.reason, by=by, reason=item.reason)
+            applied += 1
     return applied, unknown
 
 
@@ -324,9 +324,7 @@ def pull(*, engine: Engine, path: Path, resource: str, origin: str, actor: Actor
         resource_row = catalog.get_resource(session=session, code=resource)
     units, withdrawals = _scan(path, resource_row)
     with session_scope(engine, write=True) as session:
-        added = register_external_units(
-            session=session, resource=resource_row, units=units, origin=origin, actor=actor
-        )
+        added = register_external_units(session=session, resource=resource_row, units=units, origin=origin, actor=actor)
     summary = ingest_file(
         engine=engine, path=path, resource=resource, unit_uscc=None, actor=actor, channel="upstream", origin=origin
     )
@@ -395,5 +393,3 @@ def push_history(*, session: Session, target: str | None = None, limit: int = 20
     if target:
         query = query.where(PushLog.target == target)
     return list(session.scalars(query))
-
-

@@ -109,7 +109,7 @@ def viewer_of(subscriber: Subscriber) -> Viewer:
 
 
 def actor_of(subscriber: Subscriber) -> Actor:
-    return Actor(name=f"sub:{subscriber.key_prefix}", role=f"subscriber:{subscriber.kind}", unit_id=subscriber.unit_id)
+    return Actor(name=f"sub:{subscriber.key_prefix}", role="subscriber", unit_id=subscriber.unit_id)
 
 
 def get_subscriber(*, session: Session, subscriber_id: int) -> Subscriber:
@@ -150,7 +150,7 @@ def endpoint_problem(url: str, *, resolve: bool = True) -> str | None:
             addresses = []
         else:
             try:
-                addresses = sorted({info[4][0] for info in socket.getaddrinfo(host, parts.port or 443)})
+                addresses = sorted({str(info[4][0]) for info in socket.getaddrinfo(host, parts.port or 443)})
             except OSError:
                 return f"无法解析推送地址的主机名 {host}"
     for address in addresses:

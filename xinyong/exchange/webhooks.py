@@ -174,9 +174,7 @@ def _release(engine: Engine, subscriber_id: int, token: str) -> None:
         )
 
 
-def _deliver_one(
-    engine: Engine, subscriber_id: int, token: str, now: dt.datetime, batch: int
-) -> tuple[int, int, bool]:
+def _deliver_one(engine: Engine, subscriber_id: int, token: str, now: dt.datetime, batch: int) -> tuple[int, int, bool]:
     """One page of the feed: (delivered, failed, whether another page may follow)."""
     with session_scope(engine) as session:
         subscriber = session.get_one(Subscriber, subscriber_id)
@@ -217,7 +215,9 @@ def _deliver_one(
         if not held:
             return delivered, 0, False
         if not ok:
-            log.warning("webhook failed", subscriber=subscriber_id, event=item["cursor"], attempt=attempt, error=error)
+            log.warning(
+                "webhook failed", subscriber=subscriber_id, event_id=item["cursor"], attempt=attempt, error=error
+            )
             return delivered, 1, False
         delivered += 1
         attempts = 0
