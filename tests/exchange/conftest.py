@@ -87,7 +87,9 @@ def load_instance(db: Database, tmp_path: Path) -> None:
     """Penalties (companies incl. a serious and a minor one, a person, an individual business), licences, a list."""
     register_unit(db)
     penalties = [penalty(i) for i in range(6)]
-    penalties.append(penalty(6, CF_CFLB="警告", CF_NR="警告", CF_NR_FK=None, CF_JDRQ="2026-05-10"))  # minor: not published
+    penalties.append(
+        penalty(6, CF_CFLB="警告", CF_NR="警告", CF_NR_FK=None, CF_JDRQ="2026-05-10")
+    )  # minor: not published
     penalties.append(valid_penalty_row(7, CF_CFLB="吊销许可证", CF_NR="吊销排污许可证", CF_NR_FK=None,
                                        CF_NR_ZKDX="排污许可证 91370303"))  # fmt: skip
     penalties.append(valid_penalty_row(8, CF_JDRQ="2023-01-05", CF_YXQ="2024-01-05"))  # expired
