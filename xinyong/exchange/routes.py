@@ -227,7 +227,7 @@ def _own_view(session: SessionDep, actor: Actor) -> dict[str, Any]:
 
     assert actor.subject_id is not None
     rows = authorised.authorisations(session=session, subject_id=actor.subject_id)
-    names = dict(session.execute(sa.select(Subscriber.id, Subscriber.name)).tuples().all())
+    names = {row.id: row.name for row in session.execute(sa.select(Subscriber.id, Subscriber.name))}
     agencies = session.scalars(
         sa.select(Subscriber).where(Subscriber.kind == SubscriberKind.AGENCY, Subscriber.active.is_(True))
     ).all()
