@@ -83,6 +83,19 @@ class Settings(BaseSettings):
     scenarios_file: Path | None = Field(
         default=None, description="YAML of 信易+ scenarios replacing the shipped scenarios.yaml."
     )
+    webhook_allow_loopback: bool = Field(
+        default=True, description="Webhooks may target 127.0.0.0/8 (never when XINYONG_ENV=production)."
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, description="Time a webhook receiver has to answer.")
+    webhook_backoff_seconds: float = Field(
+        default=30.0, gt=0, description="First retry delay of a failed webhook; doubles per failure."
+    )
+    webhook_backoff_max_seconds: float = Field(default=3600.0, gt=0, description="Longest delay between retries.")
+    webhook_lease_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How long a worker owns a subscriber's deliveries before another may take over it.",
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Settings:

@@ -25,6 +25,7 @@ from xinyong.catalog.models import Resource
 from xinyong.core import clock, crypto
 from xinyong.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from xinyong.core.workdays import add_workdays
+from xinyong.exchange import events
 from xinyong.lists.models import (
     ENTRY_STATUS_LABELS,
     REMOVAL_REASON_LABELS,
@@ -167,6 +168,15 @@ def _event(session: Session, entry: ListEntry, actor: Actor, step: str, note: st
     )
     entry.updated_at = clock.now()
     session.flush()
+    # The change feed, in the same transaction as the step.
+    events.emit(
+        session=session,
+        kind=f"list_entry.{step}",
+        entity="list_entry",
+        entity_id=entry.id,
+        subject_id=entry.subject_id,
+        payload={"record_id": entry.record_id} if entry.record_id else {},
+    )
 
 
 def get_entry(*, session: Session, entry_id: int) -> ListEntry:

@@ -16,9 +16,12 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from xinyong.core import clock
 from xinyong.core.crypto import encrypt, keyed_hash
+from xinyong.core.errors import InvalidInput, NotFound
+from xinyong.exchange import events
 from xinyong.ingest.types import PreparedRow
-from xinyong.records.models import Record, RecordVersion
+from xinyong.records.models import Record, RecordStatus, RecordVersion
 from xinyong.subjects.service import insert_ignoring_conflicts
 
 _record = cast(sa.Table, Record.__table__)
@@ -134,6 +137,11 @@ def upsert_records(
             positions=wave,
             now=now,
             outcome=outcome,
+        )
+    if outcome.accepted:
+        # The change feed, in the same transaction: one INSERT … SELECT for what this call wrote.
+        events.emit_record_changes(
+            session=session, resource_id=resource_id, source_unit_id=source_unit_id, batch_id=batch_id, now=now
         )
     return outcome
 
@@ -279,3 +287,59 @@ def _state(item: Incoming, digest: str) -> dict[str, Any]:
         "pii_cipher": pii_cipher(row),
         "content_hash": digest,
     }
+
+
+def _keep_version(session: Session, record: Record, *, by: str, reason: str, now: dt.datetime) -> None:
+    session.add(
+        RecordVersion(
+            record_id=record.id,
+            **{name: getattr(record, name) for name in _VERSIONED},
+            replaced_at=now,
+            replaced_by=by[:64],
+            reason=reason,
+        )
+    )
+
+
+def mark_repaired(*, session: Session, record_id: int, by: str, at: dt.datetime | None = None) -> Record:
+    """End publication of a record through credit repair: ``repaired_at`` set, the earlier state kept as a version
+    (reason ``repair``), and a ``record.repaired`` change event in the same transaction."""
+    record = session.get(Record, record_id)
+    if record is None:
+        raise NotFound(f"记录 {record_id} 不存在")
+    now = clock.now()
+    _keep_version(session, record, by=by, reason="repair", now=now)
+    record.repaired_at = at or now
+    record.version += 1
+    record.updated_at = now
+    session.flush()
+    events.emit(
+        session=session, kind="record.repaired", entity="record", entity_id=record.id, subject_id=record.subject_id
+    )
+    return record
+
+
+def change_status(*, session: Session, record_id: int, status: str, by: str, reason: str) -> Record:
+    """Revoke or delete a record (or make it active again), keeping the earlier state and emitting the change."""
+    if status not in {s.value for s in RecordStatus}:
+        raise InvalidInput(f"未知记录状态：{status}")
+    record = session.get(Record, record_id)
+    if record is None:
+        raise NotFound(f"记录 {record_id} 不存在")
+    if record.status == status:
+        return record
+    now = clock.now()
+    _keep_version(session, record, by=by, reason=reason, now=now)
+    record.status = status
+    record.version += 1
+    record.updated_at = now
+    session.flush()
+    events.emit(
+        session=session,
+        kind="record.status",
+        entity="record",
+        entity_id=record.id,
+        subject_id=record.subject_id,
+        payload={"status": status},
+    )
+    return record

@@ -1,0 +1,108 @@
+"""Appending to the change feed, in the same transaction as the change itself.
+
+Cursor guarantee: a reader that has seen event N will never later see an event with an id below N. SQLite has one
+writer at a time, so ids are handed out in commit order anyway. On PostgreSQL a sequence hands out ids when rows are
+inserted, not when transactions commit: T1 takes id 10, T2 takes 11 and commits first, a reader sees 11, moves its
+cursor past it and never sees 10. Every writer of this table therefore first takes one transaction-scoped advisory lock
+(``pg_advisory_xact_lock``), held until its commit: the next writer draws its ids only after the previous one has
+committed, so the visible ids are always a gap-free prefix of what will ever be visible. (The alternative, a "visible up
+to the oldest in-flight transaction" rule over ``pg_snapshot_xmin``, needs a transaction id per row and still loses
+events whose sequence value is older than their transaction id; the lock is simpler and provably ordered.) The cost is
+that event-writing transactions commit one after another from their first event on, so writers emit as late in their
+transaction as they can; the collection pipeline writes a chunk's events in one statement at the end of its upsert.
+
+This module imports nothing from other domains, so every domain can call it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from xinyong.core import clock
+from xinyong.core.database import JsonType
+from xinyong.exchange.models import ChangeEvent
+
+_event = cast(sa.Table, ChangeEvent.__table__)
+
+# An arbitrary 64-bit key of this application's advisory lock ("xinyong change_event").
+FEED_LOCK_KEY = 0x78696E79_6F6E6701
+
+
+def lock_feed(session: Session) -> None:
+    """Serialise event writers until this transaction ends (PostgreSQL; SQLite already has one writer)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_LOCK_KEY})
+
+
+def emit(
+    *,
+    session: Session,
+    kind: str,
+    entity: str,
+    entity_id: int,
+    subject_id: int | None,
+    payload: Mapping[str, Any] | None = None,
+) -> int:
+    """Append one change event in the caller's transaction; returns its id (the cursor value).
+
+    ``kind`` is ``<entity>.<what happened>`` (``objection.closed``, ``evaluation.graded``); ``payload`` must hold no
+    personal identifiers. The feed decides per subscriber whether the event is shown: events of ``record`` and
+    ``list_entry`` are rendered from the current row through the disclosure engine; for other entities the payload's
+    ``record_id`` (visibility follows that record) and ``disclosure`` (``public`` / ``shared`` / ``private``, default
+    ``private`` = credit office only) decide. Call it as late in the transaction as possible (see the module docstring).
+    """
+    lock_feed(session)
+    statement = (
+        sa.insert(_event)
+        .values(
+            at=clock.now(),
+            kind=kind,
+            entity=entity,
+            entity_id=entity_id,
+            subject_id=subject_id,
+            payload=dict(payload or {}),
+        )
+        .returning(_event.c.id)
+    )
+    return int(session.execute(statement).scalar_one())
+
+
+def emit_record_changes(
+    *,
+    session: Session,
+    resource_id: int,
+    source_unit_id: int,
+    batch_id: str,
+    now: dt.datetime,
+) -> None:
+    """One INSERT … SELECT for every record a pipeline chunk wrote (stamped with its batch and time)."""
+    from xinyong.records.models import Record  # records imports this module; keep the import one-way at load time
+
+    record = cast(sa.Table, Record.__table__)
+    kind = sa.case((record.c.version == 1, sa.literal("record.created")), else_=sa.literal("record.versioned"))
+    source = (
+        sa.select(
+            sa.literal(now, type_=_event.c.at.type),
+            kind,
+            sa.literal("record"),
+            record.c.id,
+            record.c.subject_id,
+            sa.literal({"batch": batch_id}, type_=JsonType),
+        )
+        .where(
+            record.c.resource_id == resource_id,
+            record.c.source_unit_id == source_unit_id,
+            record.c.batch_id == batch_id,
+            record.c.updated_at == now,
+        )
+        .order_by(record.c.id)
+    )
+    lock_feed(session)
+    session.execute(
+        sa.insert(_event).from_select(["at", "kind", "entity", "entity_id", "subject_id", "payload"], source)
+    )
