@@ -8,6 +8,7 @@ event, which is how a later ``xinyong demo`` knows the database is complete and 
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import tempfile
 from collections.abc import Callable
@@ -158,6 +159,7 @@ def build_demo(
         tell(f"通过归集流程导入 {len(files)} 个文件、{total:,} 条记录")
         _collect(engine, files, result, total, step)
 
+    _simulate_receipt_dates(engine)
     if create_keys:
         result.keys = _demo_keys(engine, data.units[0].uscc if data.units else None)
         result.logins = _demo_accounts(engine)
@@ -199,6 +201,33 @@ def _collect(engine: Engine, files: list[DataFile], result: DemoBuild, total: in
         result.by_resource[data_file.resource] = result.by_resource.get(data_file.resource, 0) + summary.accepted
         result.errors.extend(summary.errors[: max(0, 20 - len(result.errors))])
         step("ingest", done, total)
+
+
+def _simulate_receipt_dates(engine: Engine) -> None:
+    """Give demo records the receipt times a real platform would have accumulated.
+
+    A demo database is loaded in one go, so every record would otherwise look received today, and the 双公示
+    timeliness on the dashboard would show every department as late. Records are dated back to their decision date
+    plus 0–11 days (deterministic by id: most within 7 working days, some late), never after today.
+    """
+    record: sa.Table = Record.__table__  # type: ignore[assignment]
+    with session_scope(engine, write=True) as session:
+        rows = session.execute(
+            sa.select(record.c.id, record.c.decision_date).where(record.c.decision_date.is_not(None))
+        )
+        now = clock.now()
+        updates = []
+        for record_id, decided in rows:
+            days = (record_id * 7919) % 12 if record_id % 5 else record_id % 4
+            received = dt.datetime.combine(decided, dt.time(10, 0), tzinfo=clock.CHINA) + dt.timedelta(days=days)
+            updates.append({"rid": record_id, "received_at": min(received.astimezone(dt.UTC), now)})
+        if updates:
+            session.execute(
+                sa.update(record)
+                .where(record.c.id == sa.bindparam("rid"))
+                .values(received_at=sa.bindparam("received_at")),
+                updates,
+            )
 
 
 def _demo_accounts(engine: Engine) -> dict[str, str]:
