@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,22 +151,28 @@ def session(db: Database) -> Iterator[Session]:
         connection.close()
 
 
-@pytest.fixture
-def fresh_db(
-    request: pytest.FixtureRequest, db: Database, _templates: dict[str, Database], tmp_path: Path
-) -> Iterator[Database]:
-    """A new, empty, migrated database of the same engine as ``db``, committed to and seen by other processes."""
-    if db.kind == "sqlite":
-        url = f"sqlite:///{tmp_path / 'fresh.db'}"
+@contextmanager
+def new_database(kind: str, templates: dict[str, Database], directory: Path, label: str = "f") -> Iterator[Database]:
+    """A brand-new migrated database of ``kind``: a SQLite file in ``directory`` or a PostgreSQL copy of the
+    migrated template (fast: CREATE DATABASE … TEMPLATE). Dropped afterwards."""
+    if kind == "sqlite":
+        url = f"sqlite:///{directory / f'{label}-{uuid.uuid4().hex[:6]}.db'}"
         engine = create_db_engine(url)
         upgrade_database(engine)
         yield Database("sqlite", url, engine)
         engine.dispose()
         return
-    name = f"xinyong_f_{uuid.uuid4().hex[:10]}"
-    url = pg_create_database(name, template=_templates["postgresql_template"].url.rsplit("/", 1)[1])
+    name = f"xinyong_{label}_{uuid.uuid4().hex[:10]}"
+    url = pg_create_database(name, template=templates["postgresql_template"].url.rsplit("/", 1)[1])
     engine = create_db_engine(url)
     yield Database("postgresql", url, engine)
     engine.dispose()
     dispose_engines()
     pg_drop_database(name)
+
+
+@pytest.fixture
+def fresh_db(db: Database, _templates: dict[str, Database], tmp_path: Path) -> Iterator[Database]:
+    """A new, empty, migrated database of the same engine as ``db``, committed to and seen by other processes."""
+    with new_database(db.kind, _templates, tmp_path) as fresh:
+        yield fresh

@@ -3,13 +3,12 @@ records (penalties of every kind of subject, licences, list entries) through the
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Database, pg_create_database, pg_drop_database
+from tests.conftest import Database, new_database
 from tests.ingest.fixtures import (
     UNIT_NAME,
     UNIT_USCC,
@@ -22,8 +21,7 @@ from tests.ingest.fixtures import (
 )
 from xinyong.audit.service import Actor
 from xinyong.catalog import service as catalog
-from xinyong.core.bootstrap import upgrade_database
-from xinyong.core.database import create_db_engine, session_scope
+from xinyong.core.database import session_scope
 from xinyong.ingest.pipeline import ingest_file
 
 RESOURCES = ["administrative_penalty", "administrative_license", "serious_dishonesty_list"]
@@ -32,19 +30,8 @@ RESOURCES = ["administrative_penalty", "administrative_license", "serious_dishon
 @pytest.fixture
 def second_db(fresh_db: Database, _templates: dict[str, Database], tmp_path: Path) -> Iterator[Database]:
     """Another new, empty, migrated database of the same engine as ``fresh_db``."""
-    if fresh_db.kind == "sqlite":
-        url = f"sqlite:///{tmp_path / 'second.db'}"
-        engine = create_db_engine(url)
-        upgrade_database(engine)
-        yield Database("sqlite", url, engine)
-        engine.dispose()
-        return
-    name = f"xinyong_s_{uuid.uuid4().hex[:10]}"
-    url = pg_create_database(name, template=_templates["postgresql_template"].url.rsplit("/", 1)[1])
-    engine = create_db_engine(url)
-    yield Database("postgresql", url, engine)
-    engine.dispose()
-    pg_drop_database(name)
+    with new_database(fresh_db.kind, _templates, tmp_path, "s") as second:
+        yield second
 
 
 def list_row(i: int, **overrides: str) -> dict[str, str]:

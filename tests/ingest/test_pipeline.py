@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 from sqlalchemy.engine import Engine
 
-from tests.conftest import Database, pg_create_database, pg_drop_database
+from tests.conftest import Database, new_database
 from tests.ingest.fixtures import (
     PENALTY,
     UNIT_NAME,
@@ -43,9 +42,8 @@ from tests.ingest.fixtures import (
 from xinyong.audit.models import AuditEvent
 from xinyong.audit.service import Actor
 from xinyong.catalog import service as catalog
-from xinyong.core.bootstrap import upgrade_database
 from xinyong.core.crypto import decrypt
-from xinyong.core.database import create_db_engine, session_scope
+from xinyong.core.database import session_scope
 from xinyong.core.errors import Forbidden, InvalidInput, NotFound
 from xinyong.ingest.models import Batch, QuarantinedRow
 from xinyong.ingest.pipeline import FAULT_STAGES, ingest_file
@@ -283,19 +281,8 @@ def test_unreadable_file_fails_its_batch(clean_db: Database, tmp_path: Path) -> 
 @pytest.fixture
 def other_db(db: Database, _templates: dict[str, Database], tmp_path: Path) -> Iterator[Database]:
     """A second fresh database of the same engine (the reference for "one clean run")."""
-    if db.kind == "sqlite":
-        url = f"sqlite:///{tmp_path / 'other.db'}"
-        engine = create_db_engine(url)
-        upgrade_database(engine)
-        yield Database("sqlite", url, engine)
-        engine.dispose()
-        return
-    name = f"xinyong_o_{uuid.uuid4().hex[:10]}"
-    url = pg_create_database(name, template=_templates["postgresql_template"].url.rsplit("/", 1)[1])
-    engine = create_db_engine(url)
-    yield Database("postgresql", url, engine)
-    engine.dispose()
-    pg_drop_database(name)
+    with new_database(db.kind, _templates, tmp_path, "o") as other:
+        yield other
 
 
 def state_of(engine: Engine) -> dict[str, Any]:
