@@ -136,14 +136,16 @@ def scored_select(spec: ModelSpec, ctx: Context, *, scope: Scope | None = None) 
             assert counts is not None
             expr = sa.func.coalesce(counts.c[name], 0)
         if ind.code in cond.items:
+            # One grouped pass over the items (scoped like the record scan), joined like the counts: a correlated
+            # count per subject would probe the items' table once per subject and indicator.
             items = cond.items[ind.code].subquery()
-            per_subject = (
-                sa.select(sa.func.count())
-                .select_from(items)
-                .where(items.c.subject_id == subject.c.id)
-                .scalar_subquery()
-            )
-            expr = per_subject if expr is None else expr + per_subject
+            grouped = sa.select(items.c.subject_id, sa.func.count().label("n")).group_by(items.c.subject_id)
+            if scope is not None:
+                grouped = grouped.where(scope(items.c.subject_id))
+            per_subject = grouped.subquery(f"items_{ind.code}")
+            from_clause = from_clause.outerjoin(per_subject, per_subject.c.subject_id == subject.c.id)
+            item_count = sa.func.coalesce(per_subject.c.n, 0)
+            expr = item_count if expr is None else expr + item_count
         if expr is None and ind.code in cond.subject:
             expr = cond.subject[ind.code]
         base_cols.append((expr if expr is not None else sa.literal(0)).label(name))
