@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from xinyong import hooks
 from xinyong.core.bootstrap import upgrade_database
 from xinyong.core.database import create_db_engine, dispose_engines
 from xinyong.core.settings import reset_settings
@@ -32,6 +33,9 @@ from xinyong.core.settings import reset_settings
 PG_ADMIN_URL = os.environ.get("XINYONG_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 TODAY = "2026-06-15"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+# As the web app and the command line do: every domain's worker jobs, dashboard charts and merge hooks registered.
+hooks.install()
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from xinyong import __version__
+from xinyong import __version__, hooks
 from xinyong.core.database import get_engine
 from xinyong.core.errors import XinyongError
 from xinyong.core.logging import configure_logging, get_logger
@@ -48,6 +48,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     for domain in DOMAINS:
         module = importlib.import_module(f"xinyong.{domain}.routes")
         app.include_router(module.router)
+    hooks.install(app)
     app.mount("/static", StaticFiles(packages=[("xinyong.web", "static")]), name="static")
     _install_error_handlers(app)
     return app

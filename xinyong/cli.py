@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from xinyong import hooks
 from xinyong.accounts import service as accounts
 from xinyong.audit import service as audit
 from xinyong.audit.service import Actor
@@ -141,6 +142,8 @@ def serve(
 
 for _domain in DOMAIN_COMMANDS:
     importlib.import_module(f"xinyong.{_domain}.cli").register(app)
+# The worker's jobs, the dashboard's charts and the merge hooks of every domain (see xinyong/hooks.py).
+hooks.install()
 
 
 def main() -> None:

@@ -243,3 +243,18 @@ def test_the_check_shows_the_grade_once_evaluated_and_answers_scenarios(session:
     scenario = _check(session, "xinyiyue", code=company.uscc)
     assert scenario["matter"]["code"] == "xinyiyue"
     assert scenario["scenario"]["eligible"] is True and scenario["scenario"]["benefit"]
+    # An entry the credit office puts on a list (no collected record behind it) counts at once for the scenario …
+    put_on_list(session, company, "dishonest_judgment_debtor")
+    listed = _check(session, "xinyiyue", code=company.uscc)
+    assert listed["scenario"]["eligible"] is False and listed["scenario"]["benefit"] is None
+    assert [r["passed"] for r in listed["scenario"]["rules"]] == [False]
+    # … and for the grade once evaluated: an active judgment-debtor entry caps the grade at D (the model's override)
+    evaluation.evaluate(session=session, actor=CREDIT_OFFICE)
+    graded = _check(session, "government_procurement", code=company.uscc)
+    assert graded["grade"]["grade"] == "D"
+    assert graded["grade"]["score"] == after["grade"]["score"] - 300
+    explained = evaluation.explain(session=session, subject_id=company.id)
+    debtor = next(line for line in explained.lines if line.indicator == "judgment_debtor")
+    assert (debtor.count, debtor.points) == (1, -300)
+    assert [e.entry_id for e in debtor.evidence] == [lists.active_entries(session=session, subject_id=company.id)[0].id]
+    assert explained.grade == "D"

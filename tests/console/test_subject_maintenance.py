@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -9,8 +11,14 @@ from sqlalchemy.orm import Session
 from tests import factories
 from xinyong.audit.models import AuditEvent
 from xinyong.audit.service import Actor
+from xinyong.checks import service as checks
+from xinyong.checks.models import Check
 from xinyong.console import service
 from xinyong.core.errors import Conflict, Forbidden, InvalidInput
+from xinyong.evaluation import service as evaluation
+from xinyong.evaluation.models import EvaluationCurrent, EvaluationResult
+from xinyong.lists import service as lists
+from xinyong.lists.models import ListEntry
 from xinyong.records.models import Record
 from xinyong.subjects.models import Subject, SubjectCode, SubjectName, SubjectStatus
 
@@ -26,6 +34,14 @@ def _snapshot(session: Session) -> dict[str, object]:
             session.execute(sa.select(SubjectName.id, SubjectName.subject_id, SubjectName.is_current)).all()
         ),
         "subjects": sorted(session.execute(sa.select(Subject.id, Subject.status, Subject.merged_into_id)).all()),
+        "entries": sorted(session.execute(sa.select(ListEntry.id, ListEntry.subject_id)).all()),
+        "checks": sorted(session.execute(sa.select(Check.id, Check.subject_id)).all()),
+        "results": sorted(session.execute(sa.select(EvaluationResult.id, EvaluationResult.subject_id)).all()),
+        "current": sorted(
+            session.execute(
+                sa.select(EvaluationCurrent.model_code, EvaluationCurrent.subject_id, EvaluationCurrent.result_id)
+            ).all()
+        ),
     }
 
 
@@ -38,7 +54,20 @@ def test_merge_moves_everything_to_the_survivor_and_undo_restores_it_exactly(ses
     for s in (survivor, other, other, bystander):
         factories.record(session, subject_row=s)
     service.add_code(session=session, actor=OFFICER, subject_id=other.id, code_type="gszc", code="370300 2000 12345")
+    # Rows of the other domains that point at the subject: a list entry, a check, evaluation results.
+    entry = lists.propose(
+        session=session, actor=OFFICER, list_type_code="abnormal_operation", subject_id=other.id, reason="未按时年报"
+    )
+    lists.confirm_listing(session=session, actor=OFFICER, entry_id=entry.id, listed_on=dt.date(2026, 3, 1))
+    check = checks.run_check(
+        session=session,
+        actor=Actor(name="clerk", role="checker"),
+        request=checks.CheckRequest(matter="bidding", subject_id=other.id),
+    ).check
+    evaluation.evaluate(session=session, actor=OFFICER)
     before = _snapshot(session)
+    assert (entry.id, other.id) in before["entries"] and (check.id, other.id) in before["checks"]
+    assert {s for _, s in before["results"]} >= {survivor.id, other.id}
 
     log = service.merge_subjects(
         session=session, actor=OFFICER, survivor_id=survivor.id, merged_id=other.id, reason="同一企业，登记机关证明"
@@ -53,6 +82,13 @@ def test_merge_moves_everything_to_the_survivor_and_undo_restores_it_exactly(ses
         sa.select(SubjectName.name).where(SubjectName.subject_id == survivor.id, SubjectName.is_current.is_(True))
     ).all()
     assert current == ["淄博齐鲁化工有限公司"]  # the merged name is kept as a former name only
+    moved = _snapshot(session)
+    assert (entry.id, survivor.id) in moved["entries"] and (check.id, survivor.id) in moved["checks"]
+    assert other.id not in {s for _, s in moved["results"]}
+    # The survivor keeps its own current grade (one per model); the merged subject's stays with it, and the survivor
+    # is re-scored, with the moved entry, by the next incremental run.
+    assert ("public", survivor.id) in {(m, s) for m, s, _ in moved["current"]}
+    assert [e.id for e in lists.active_entries(session=session, subject_id=survivor.id)] == [entry.id]
 
     with pytest.raises(Conflict, match="已被合并"):
         service.merge_subjects(session=session, actor=OFFICER, survivor_id=other.id, merged_id=bystander.id, reason="x")
@@ -103,3 +139,17 @@ def test_rename_keeps_the_former_name_and_codes_are_unique(session: Session) -> 
     service.add_code(session=session, actor=OFFICER, subject_id=a.id, code_type="zzjg", code="12345678-9")
     with pytest.raises(Conflict, match=f"#{a.id}"):
         service.add_code(session=session, actor=OFFICER, subject_id=b.id, code_type="zzjg", code="12345678-9")
+
+
+def test_after_a_merge_the_next_incremental_run_scores_the_survivor_with_what_moved(session: Session) -> None:
+    survivor, other = factories.subject(session), factories.subject(session)
+    entry = lists.propose(
+        session=session, actor=OFFICER, list_type_code="abnormal_operation", subject_id=other.id, reason="未按时年报"
+    )
+    lists.confirm_listing(session=session, actor=OFFICER, entry_id=entry.id, listed_on=dt.date(2026, 3, 1))
+    evaluation.evaluate(session=session, actor=OFFICER)
+    assert evaluation.grade_for(session=session, subject_id=survivor.id)["score"] == 650  # type: ignore[index]
+    service.merge_subjects(session=session, actor=OFFICER, survivor_id=survivor.id, merged_id=other.id, reason="同一")
+    rerun = evaluation.evaluate(session=session, actor=OFFICER, changed_only=True)
+    assert rerun.mode == "changed"
+    assert evaluation.grade_for(session=session, subject_id=survivor.id)["score"] == 550  # type: ignore[index]

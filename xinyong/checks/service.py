@@ -691,18 +691,25 @@ STAT_COLUMNS = [
 
 
 def case_statistics(
-    *, session: Session, start: dt.date | None = None, end: dt.date | None = None
+    *, session: Session, start: dt.date | None = None, end: dt.date | None = None, region: str | None = None
 ) -> list[dict[str, Any]]:
-    """联合奖惩案例 per department and month: a case is a check in which at least one measure was applied."""
-    rows = session.execute(
-        sa.select(
-            CheckFeedback.check_id,
-            CheckFeedback.department,
-            CheckFeedback.at,
-            CheckFeedback.applied,
-            CheckFeedback.measure_kind,
-        )
+    """联合奖惩案例 per department and month: a case is a check in which at least one measure was applied.
+
+    ``region``: only checks made by units of that district (the console's district officers)."""
+    query = sa.select(
+        CheckFeedback.check_id,
+        CheckFeedback.department,
+        CheckFeedback.at,
+        CheckFeedback.applied,
+        CheckFeedback.measure_kind,
     )
+    if region:
+        query = (
+            query.join(Check, Check.id == CheckFeedback.check_id)
+            .join(SourceUnit, SourceUnit.id == Check.unit_id)
+            .where(SourceUnit.region == region)
+        )
+    rows = session.execute(query)
     stats: dict[tuple[str, str], dict[str, Any]] = {}
     cases: dict[tuple[str, str], set[int]] = {}
     for check_id, department, at, applied, kind in rows:

@@ -481,6 +481,9 @@ MERGE_HOOKS: dict[str, tuple[MergeMove, MergeBack]] = {}
 
 def merge_subjects(*, session: Session, actor: Actor, survivor_id: int, merged_id: int, reason: str) -> SubjectMerge:
     """Two subjects that are one: records, codes and names move to the survivor; the other is marked merged."""
+    from xinyong import hooks
+
+    hooks.install()  # every domain's rows that point at a subject move with it
     if survivor_id == merged_id:
         raise InvalidInput("不能把主体与自身合并")
     if not clean(reason):
@@ -535,6 +538,9 @@ def merge_subjects(*, session: Session, actor: Actor, survivor_id: int, merged_i
 
 def undo_merge(*, session: Session, actor: Actor, merge_id: int) -> SubjectMerge:
     """Put back exactly what the merge moved. A later merge involving either subject must be undone first."""
+    from xinyong import hooks
+
+    hooks.install()
     log = session.get(SubjectMerge, merge_id)
     if log is None:
         raise NotFound("合并记录不存在")

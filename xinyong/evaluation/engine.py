@@ -72,14 +72,13 @@ def conditions(spec: ModelSpec, ctx: Context) -> Conditions:
         cond = source.record_condition(ind, rows, ctx)
         if cond is not None:
             found.record[ind.code] = cond
-            continue
-        count = source.subject_count(ind, sources.SUBJECT, ctx)
-        if count is not None:
-            found.subject[ind.code] = count
-            continue
         items = source.items(ind, ctx)
-        if items is not None:
+        if items is not None:  # counted in addition to the records (list entries and records without one)
             found.items[ind.code] = items
+        if cond is None and items is None:
+            count = source.subject_count(ind, sources.SUBJECT, ctx)
+            if count is not None:
+                found.subject[ind.code] = count
     return found
 
 
@@ -132,22 +131,24 @@ def scored_select(spec: ModelSpec, ctx: Context, *, scope: Scope | None = None) 
         from_clause = from_clause.outerjoin(counts, counts.c.subject_id == subject.c.id)
     for ind in spec.indicators:
         name = f"n_{ind.code}"
+        expr: ColumnElement[Any] | None = None
         if ind.code in cond.record:
             assert counts is not None
-            base_cols.append(sa.func.coalesce(counts.c[name], 0).label(name))
-        elif ind.code in cond.subject:
-            base_cols.append(cond.subject[ind.code].label(name))
-        elif ind.code in cond.items:
+            expr = sa.func.coalesce(counts.c[name], 0)
+        if ind.code in cond.items:
+            # One grouped pass over the items (scoped like the record scan), joined like the counts: a correlated
+            # count per subject would probe the items' table once per subject and indicator.
             items = cond.items[ind.code].subquery()
-            per_subject = (
-                sa.select(sa.func.count())
-                .select_from(items)
-                .where(items.c.subject_id == subject.c.id)
-                .scalar_subquery()
-            )
-            base_cols.append(per_subject.label(name))
-        else:
-            base_cols.append(sa.literal(0).label(name))
+            grouped = sa.select(items.c.subject_id, sa.func.count().label("n")).group_by(items.c.subject_id)
+            if scope is not None:
+                grouped = grouped.where(scope(items.c.subject_id))
+            per_subject = grouped.subquery(f"items_{ind.code}")
+            from_clause = from_clause.outerjoin(per_subject, per_subject.c.subject_id == subject.c.id)
+            item_count = sa.func.coalesce(per_subject.c.n, 0)
+            expr = item_count if expr is None else expr + item_count
+        if expr is None and ind.code in cond.subject:
+            expr = cond.subject[ind.code]
+        base_cols.append((expr if expr is not None else sa.literal(0)).label(name))
     base_where = applicable_subjects(spec)
     if scope is not None:
         base_where.append(scope(subject.c.id))
@@ -253,6 +254,8 @@ def changed_subjects(
                     for k in range(1, ind.max_years + 1)
                 ]
                 parts.append(sa.select(subject.c.id).where(sa.or_(*anniversaries)))
+    if any(ind.source == "list_entries" for ind in spec.indicators):
+        parts.extend(_changed_list_entries(ctx, relation_watermark=relation_watermark, last_as_of=last_as_of))
     if subject_watermark is not None:
         parts.append(sa.select(subject.c.id).where(subject.c.updated_at > subject_watermark))
     else:
@@ -274,3 +277,22 @@ def changed_subjects(
         )
         return sa.union(sa.select(changed.c[0]), via_firm)  # type: ignore[return-value]
     return sa.select(changed.c[0])
+
+
+def _changed_list_entries(ctx: Context, *, relation_watermark: Any, last_as_of: Any) -> list[sa.Select[Any]]:
+    """Subjects whose list entries changed (a lifecycle step, a sync, a merge — all bump ``updated_at``, folded into
+    the run's relation watermark) or came into or went out of force by date since the last run."""
+    entry = sources.LIST_ENTRY
+    if relation_watermark is None:
+        return [sa.select(entry.c.subject_id)]
+    parts = [sa.select(entry.c.subject_id).where(entry.c.updated_at > relation_watermark)]
+    if last_as_of is not None and last_as_of != ctx.today:
+        parts.append(
+            sa.select(entry.c.subject_id).where(
+                sa.or_(
+                    sa.and_(entry.c.expires_on >= last_as_of, entry.c.expires_on < ctx.today),
+                    sa.and_(entry.c.listed_on > last_as_of, entry.c.listed_on <= ctx.today),
+                )
+            )
+        )
+    return parts

@@ -1,6 +1,6 @@
 """信易+ scenarios: rules over the grade and list status → a benefit. The rules are data (``data/scenarios.yaml``,
-or the file named by XINYONG_SCENARIOS_FILE). List status goes through the ``list_entries`` indicator source, so it
-follows the lists tables once the lead registers them there."""
+or the file named by XINYONG_SCENARIOS_FILE). List status goes through the ``list_entries`` indicator source, so a
+scenario answer counts exactly the entries in force that the batch evaluation counts."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from xinyong.core.errors import ConfigurationError, NotFound
 from xinyong.core.settings import get_settings
 from xinyong.evaluation import service, sources
-from xinyong.evaluation.spec import DATA_DIR, Indicator
+from xinyong.evaluation.spec import DATA_DIR, LIST_KINDS, Indicator
+from xinyong.lists.models import LIST_KIND_LABELS, ListKind
 from xinyong.records.models import SEVERITY_LABELS, Severity
 from xinyong.subjects.models import SUBJECT_KIND_LABELS, Subject, SubjectKind
 
@@ -41,6 +42,15 @@ def load(path: Path | None = None) -> dict[str, Scenario]:
             unknown = set(rule) - set(RULES)
             if unknown:
                 raise ConfigurationError(f"场景文件 {path.name} 第 {n} 个场景：未知规则 {'、'.join(sorted(unknown))}")
+            entries = rule.get("no_active_entries")
+            if isinstance(entries, dict):
+                extra = set(entries) - {"resources", "list_types", "list_kinds"}
+                bad_kinds = set(entries.get("list_kinds") or ()) - set(LIST_KINDS)
+                if extra or bad_kinds or not any(entries.values()):
+                    raise ConfigurationError(
+                        f"场景文件 {path.name} 第 {n} 个场景：no_active_entries 只能包含 resources、list_types、"
+                        f"list_kinds（名单类别为 {' / '.join(LIST_KINDS)}），且至少给出一项"
+                    )
         found[item["code"]] = Scenario(item["code"], item["name"], item["benefit"], rules, item.get("model"))
     return found
 
@@ -56,7 +66,10 @@ def _describe(rule: dict[str, Any]) -> str:
     if "grade_at_least" in rule:
         return f"信用等级不低于 {rule['grade_at_least']}"
     if "no_active_entries" in rule:
-        return "无有效的名单记录：" + "、".join(rule["no_active_entries"])
+        wanted = _entries_rule(rule["no_active_entries"])
+        names = [LIST_KIND_LABELS[ListKind(k)] for k in wanted["list_kinds"]] + list(wanted["list_types"])
+        # The resources only add records not yet turned into entries: name them only when nothing else is named.
+        return "无有效的名单记录：" + "、".join(names or wanted["resources"])
     if "no_penalties" in rule:
         spec = rule["no_penalties"]
         levels = "、".join(SEVERITY_LABELS[Severity(s)] for s in spec.get("severity", ["general", "serious"]))
@@ -66,18 +79,34 @@ def _describe(rule: dict[str, Any]) -> str:
 
 
 def _count(session: Session, subject_id: int, indicator: Indicator) -> int:
+    """Count as the batch does (``engine.scored_select``): records by the source's condition plus its items."""
     ctx = service.context(session=session)
     rows = sources.RecordRows()
-    condition = sources.get(indicator.source).record_condition(indicator, rows, ctx)
-    assert condition is not None
-    return int(
-        session.scalar(
-            sa.select(sa.func.count())
-            .select_from(rows.table)
-            .where(rows.in_play(), rows.eval_subject == subject_id, condition)
+    source = sources.get(indicator.source)
+    total = 0
+    condition = source.record_condition(indicator, rows, ctx)
+    if condition is not None:
+        total += (
+            session.scalar(
+                sa.select(sa.func.count())
+                .select_from(rows.table)
+                .where(rows.in_play(), rows.eval_subject == subject_id, condition)
+            )
+            or 0
         )
-        or 0
-    )
+    items = source.items(indicator, ctx)
+    if items is not None:
+        sub = items.subquery()
+        total += session.scalar(sa.select(sa.func.count()).select_from(sub).where(sub.c.subject_id == subject_id)) or 0
+    return int(total)
+
+
+def _entries_rule(value: Any) -> dict[str, tuple[str, ...]]:
+    """``no_active_entries``: a list of resource codes (the list types they feed), or a mapping of ``resources``,
+    ``list_types`` and ``list_kinds`` as in a model's list indicator."""
+    if isinstance(value, dict):
+        return {key: tuple(value.get(key) or ()) for key in ("resources", "list_types", "list_kinds")}
+    return {"resources": tuple(value), "list_types": (), "list_kinds": ()}
 
 
 def scenario_answer(*, session: Session, subject_id: int, scenario: str) -> dict[str, Any]:
@@ -103,13 +132,16 @@ def scenario_answer(*, session: Session, subject_id: int, scenario: str) -> dict
                 passed = order.index(grade["grade"]) <= order.index(needed)
                 detail = f"当前等级 {grade['grade']}（{grade['model']} v{grade['model_version']}）"
         elif "no_active_entries" in rule:
+            wanted = _entries_rule(rule["no_active_entries"])
             probe = Indicator(
                 code="scenario",
                 name="",
                 dimension="",
                 source="list_entries",
                 points=0,
-                resources=tuple(rule["no_active_entries"]),
+                resources=wanted["resources"],
+                list_types=wanted["list_types"],
+                list_kinds=wanted["list_kinds"],
                 valid_today=True,
             )
             n = _count(session, subject_id, probe)

@@ -29,8 +29,9 @@ from xinyong.evaluation.models import (
     EvaluationScope,
     IndustryMember,
 )
-from xinyong.evaluation.sources import Context
+from xinyong.evaluation.sources import Context, ListTypeInfo
 from xinyong.evaluation.spec import ModelSpec
+from xinyong.lists.models import ListEntry, ListType
 from xinyong.records.models import Record
 from xinyong.subjects.codes import uscc_error
 from xinyong.subjects.models import Subject
@@ -45,7 +46,12 @@ def _known_resources(session: Session) -> set[str]:
 
 def publish(*, session: Session, actor: Actor, raw: Any) -> EvaluationModel:
     """Store a new version of a model. Versions only grow; a published version is never changed."""
-    spec = specs.parse(raw, known_resources=_known_resources(session))
+    spec = specs.parse(
+        raw,
+        known_resources=_known_resources(session),
+        # A database without list types (not upgraded) cannot tell; publishing still validates everything else.
+        known_list_types=set(session.scalars(sa.select(ListType.code))) or None,
+    )
     latest = session.scalar(sa.select(sa.func.max(EvaluationModel.version)).where(EvaluationModel.code == spec.code))
     if latest is not None and spec.version <= latest:
         raise Conflict(f"模型 {spec.code} 已有版本 {latest}，新发布的版本号须大于 {latest}（收到 {spec.version}）")
@@ -103,7 +109,18 @@ def list_models(*, session: Session) -> list[EvaluationModel]:
 
 def context(*, session: Session, today: dt.date | None = None) -> Context:
     ids = {code: rid for code, rid in session.execute(sa.select(Resource.code, Resource.id))}
-    return Context(today=today or clock.today(), resource_ids=ids, dialect=session.get_bind().dialect.name)
+    list_types = {
+        code: ListTypeInfo(lid, kind, tuple(str(f.get("resource")) for f in feeds or []))
+        for code, lid, kind, feeds in session.execute(
+            sa.select(ListType.code, ListType.id, ListType.kind, ListType.feeds)
+        )
+    }
+    return Context(
+        today=today or clock.today(),
+        resource_ids=ids,
+        dialect=session.get_bind().dialect.name,
+        list_types=list_types,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -159,7 +176,10 @@ def evaluate(
         started_at=clock.now(),
         record_watermark=_max(session, Record.updated_at),
         subject_watermark=_max(session, Subject.updated_at),
-        relation_watermark=_later(_max(session, Employment.updated_at), _max(session, IndustryMember.updated_at)),
+        relation_watermark=_later(
+            _later(_max(session, Employment.updated_at), _max(session, IndustryMember.updated_at)),
+            _max(session, ListEntry.updated_at),
+        ),
         actor=actor.name,
     )
     session.add(run)
@@ -294,7 +314,7 @@ def _id_ranges(low: int | None, high: int | None, chunk_size: int | None) -> lis
 
 @dataclass
 class Evidence:
-    record_id: int
+    record_id: int | None
     resource: str
     doc_no: str
     decision_date: dt.date | None
@@ -302,6 +322,7 @@ class Evidence:
     via_person_id: int | None = None
     objection_open: bool = False
     counted: bool = True
+    entry_id: int | None = None  # a list entry (its record, if it came from one, is ``record_id``)
 
     def as_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
@@ -386,6 +407,7 @@ def explain(*, session: Session, subject_id: int, model: str | None = None) -> E
         for ind in dim.indicators:
             evidence: list[Evidence] = []
             note = None
+            count = 0
             if ind.code in cond.record:
                 evidence = _evidence(session, rows, subject_id, cond.record[ind.code], codes)
                 count = len(evidence)
@@ -404,7 +426,11 @@ def explain(*, session: Session, subject_id: int, model: str | None = None) -> E
                             f"{len(repeats)} 条为整改期（{ind.rectification_days} 日）内同一行为的重复记录，不重复计分"
                         )
                     evidence += repeats
-            elif ind.code in cond.subject:
+            if ind.code in cond.items:
+                entries = _item_evidence(session, cond.items[ind.code], subject_id)
+                count += len(entries)
+                evidence = entries + evidence
+            if ind.code not in cond.record and ind.code not in cond.items and ind.code in cond.subject:
                 count = int(
                     session.scalar(
                         sa.select(cond.subject[ind.code])
@@ -415,16 +441,6 @@ def explain(*, session: Session, subject_id: int, model: str | None = None) -> E
                 )
                 if ind.source == "years_in_operation":
                     note = f"成立日期 {subject_row.established_on or '未知'}"
-            elif ind.code in cond.items:
-                items = cond.items[ind.code].subquery()
-                count = int(
-                    session.scalar(
-                        sa.select(sa.func.count()).select_from(items).where(items.c.subject_id == subject_id)
-                    )
-                    or 0
-                )
-            else:
-                count = 0
             if ind.source.startswith("commitments") and ind.code not in cond.items:
                 note = "信用承诺尚未接入，暂计 0"
             lines.append(
@@ -463,6 +479,27 @@ def explain(*, session: Session, subject_id: int, model: str | None = None) -> E
         dimensions=dims,
         overrides=overrides,
     )
+
+
+def _item_evidence(session: Session, items: sa.Select[Any], subject_id: int) -> list[Evidence]:
+    """The rows of an ``items`` source (e.g. list entries in force) as evidence lines."""
+    sub = items.subquery()
+    found = session.execute(sa.select(sub).where(sub.c.subject_id == subject_id).order_by(sub.c.item_id)).all()
+    out: list[Evidence] = []
+    for found_row in found:
+        row = found_row._mapping
+        day = row["day"]
+        out.append(
+            Evidence(
+                record_id=row.get("record_id"),
+                resource=str(row["label"]),
+                doc_no=str(row.get("doc_no") or ""),
+                decision_date=dt.date.fromisoformat(day) if isinstance(day, str) else day,
+                severity=None,
+                entry_id=row["item_id"],
+            )
+        )
+    return out
 
 
 def _evidence(

@@ -8,11 +8,14 @@ very same rows. Three kinds of answers:
 - ``subject_count``: an integer expression over the ``subject`` row (years in operation);
 - ``items``: a SELECT of ``(subject_id, item_id, label, day)`` rows from another table, counted per subject.
 
-Hooks for the lead (other branches):
-- ``list_entries`` reads the list-entry RECORDS of the catalog for now (``serious_dishonesty_list``,
-  ``abnormal_operation``, ``dishonest_judgment_debtor``, ``tax_credit_a``: a record in play and valid today). When the
-  lists domain lands, ``register("list_entries", SomeListTableSource())`` whose ``items`` selects the listed entries
-  (state = listed, not removed) of the list types named in ``resources``.
+A source may answer both ``record_condition`` and ``items``; the indicator's count is then the sum of the two.
+
+- ``list_entries`` counts the lists domain's entries in force today (``xinyong.lists.service.active_clause``: listed,
+  not removed, not expired, its record — if it came from one — neither repaired nor revoked) of the list types the
+  indicator names (``list_types``, ``list_kinds``; without them, the types whose ``feeds`` name its ``resources``),
+  whether the credit office entered them or collection produced them. Records of the indicator's ``resources`` that
+  have not become an entry yet (not synced, or an unmapped list name) still count, as records; a record that has an
+  entry (``list_entry.record_id``) is counted through its entry only, so nothing counts twice.
 - ``commitments_kept`` / ``commitments_broken`` count nothing until the commitments domain (issue 5) exists; register
   a source whose ``items`` selects fulfilled / broken commitments.
 """
@@ -21,13 +24,15 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from xinyong.evaluation.spec import Indicator
+from xinyong.lists.models import ListEntry, ListType
+from xinyong.lists.service import active_clause
 from xinyong.records.models import Record, RecordStatus
 from xinyong.subjects.models import Subject
 
@@ -40,16 +45,32 @@ def add_months(day: dt.date, months: int) -> dt.date:
 
 
 @dataclass(frozen=True)
+class ListTypeInfo:
+    id: int
+    kind: str
+    fed_by: tuple[str, ...]  # resource codes named in the list type's ``feeds``
+
+
+@dataclass(frozen=True)
 class Context:
     """What every SQL fragment depends on: the evaluation date, resource ids and the engine's dialect."""
 
     today: dt.date
     resource_ids: dict[str, int]
     dialect: str
+    list_types: dict[str, ListTypeInfo] = field(default_factory=dict)  # list_type.code → id, kind, feeding resources
 
     def ids(self, codes: tuple[str, ...]) -> list[int]:
         # An unknown resource simply matches nothing (validation at publish time names it).
         return [self.resource_ids[c] for c in codes if c in self.resource_ids]
+
+    def list_type_ids(self, ind: Indicator) -> list[int]:
+        """The list types an indicator counts: named, or of a named kind, or (neither given) fed by its resources."""
+        if ind.list_types or ind.list_kinds:
+            chosen = [t for code, t in self.list_types.items() if code in ind.list_types or t.kind in ind.list_kinds]
+        else:
+            chosen = [t for t in self.list_types.values() if set(t.fed_by) & set(ind.resources)]
+        return sorted(t.id for t in chosen)
 
     def minus_days(self, column: Any, days: int) -> ColumnElement[Any]:
         if self.dialect == "sqlite":
@@ -163,8 +184,33 @@ class RecordSource:
         return None
 
 
-class ListEntryRecordSource(RecordSource):
-    """Active list entries, read from the catalog's list-entry records until the lists tables are wired in."""
+class ListEntrySource(RecordSource):
+    """Entries in force of the lists domain, plus records of the named resources that have no entry (yet)."""
+
+    def record_condition(self, ind: Indicator, rows: RecordRows, ctx: Context) -> ColumnElement[bool] | None:
+        if not ind.resources:
+            return None
+        condition = super().record_condition(ind, rows, ctx)
+        assert condition is not None
+        # A record that became an entry counts through the entry (whatever its state): never twice.
+        return sa.and_(condition, ~sa.exists().where(LIST_ENTRY.c.record_id == rows.c.id))
+
+    def items(self, ind: Indicator, ctx: Context) -> sa.Select[Any] | None:
+        query = (
+            sa.select(
+                ListEntry.subject_id.label("subject_id"),
+                ListEntry.id.label("item_id"),
+                ListType.name.label("label"),
+                ListEntry.listed_on.label("day"),
+                ListEntry.record_id.label("record_id"),
+                ListEntry.doc_no.label("doc_no"),
+            )
+            .select_from(ListEntry)
+            .join(ListType, ListType.id == ListEntry.list_type_id)
+            .outerjoin(Record, Record.id == ListEntry.record_id)
+            .where(ListEntry.list_type_id.in_(ctx.list_type_ids(ind)), active_clause(ctx.today))
+        )
+        return query  # type: ignore[return-value]
 
 
 class YearsInOperationSource:
@@ -200,7 +246,7 @@ class NothingYetSource:
 
 _SOURCES: dict[str, IndicatorSource] = {
     "records": RecordSource(),
-    "list_entries": ListEntryRecordSource(),
+    "list_entries": ListEntrySource(),
     "years_in_operation": YearsInOperationSource(),
     "commitments_kept": NothingYetSource(),
     "commitments_broken": NothingYetSource(),
@@ -224,3 +270,4 @@ def full_years(established_on: dt.date | None, today: dt.date, max_years: int) -
 
 
 SUBJECT: sa.Table = Subject.__table__  # type: ignore[assignment]
+LIST_ENTRY: sa.Table = ListEntry.__table__  # type: ignore[assignment]

@@ -20,6 +20,7 @@ BUILTIN_MODELS = ("public_v1.yaml", "property_management_v1.yaml")
 # Where an indicator's count comes from; see ``sources.py``.
 SOURCES = ("records", "list_entries", "years_in_operation", "commitments_kept", "commitments_broken")
 KINDS = ("score", "points")
+LIST_KINDS = ("serious_dishonesty", "watch", "red")
 UNGRADED = "-"
 
 
@@ -33,6 +34,8 @@ class Indicator:
     cap: int | None = None  # largest absolute total of this indicator
     count: str = "each"  # each: points × count; any: points once when count ≥ 1
     resources: tuple[str, ...] = ()
+    list_types: tuple[str, ...] = ()  # list_entries: entries of these list types (list_type.code)
+    list_kinds: tuple[str, ...] = ()  # list_entries: entries of list types of these kinds (serious_dishonesty …)
     severity: tuple[str, ...] = ()
     window_months: int | None = None  # on decision_date, ending today
     valid_today: bool = False  # valid_from ≤ today ≤ valid_to (open ends count as valid)
@@ -214,7 +217,7 @@ class _Reader:
         return value
 
 
-def parse(raw: Any, *, known_resources: set[str] | None = None) -> ModelSpec:
+def parse(raw: Any, *, known_resources: set[str] | None = None, known_list_types: set[str] | None = None) -> ModelSpec:
     """Validate a model definition; every problem is reported at once (InvalidInput with ``problems``)."""
     problems: list[str] = []
     top = _Reader(problems, "", raw)
@@ -247,7 +250,7 @@ def parse(raw: Any, *, known_resources: set[str] | None = None) -> ModelSpec:
         if weight is not None and weight > 100:
             problems.append(f"{dim.where}.weight：权重为百分比，不能超过 100")
         indicators = [
-            _indicator(problems, f"{dim.where}.indicators[{i + 1}]", i_raw, d_code, known_resources)
+            _indicator(problems, f"{dim.where}.indicators[{i + 1}]", i_raw, d_code, known_resources, known_list_types)
             for i, i_raw in enumerate(dim.items("indicators"))
         ]
         for ind in indicators:
@@ -311,7 +314,12 @@ def parse(raw: Any, *, known_resources: set[str] | None = None) -> ModelSpec:
 
 
 def _indicator(
-    problems: list[str], where: str, raw: Any, dimension: str, known_resources: set[str] | None
+    problems: list[str],
+    where: str,
+    raw: Any,
+    dimension: str,
+    known_resources: set[str] | None,
+    known_list_types: set[str] | None = None,
 ) -> Indicator:
     r = _Reader(problems, where, raw)
     source = r.text("source")
@@ -321,8 +329,23 @@ def _indicator(
     if count not in ("each", "any"):
         problems.append(f"{where}.count：应为 each 或 any")
     resources = r.strings("resources")
-    if source in ("records", "list_entries") and not resources:
+    list_types = r.strings("list_types")
+    list_kinds = r.strings("list_kinds")
+    if source == "records" and not resources:
         problems.append(f"{where}.resources：按记录计算的指标须列出信息资源")
+    if source == "list_entries" and not (resources or list_types or list_kinds):
+        problems.append(
+            f"{where}：名单指标须给出 list_types（名单类型）、list_kinds（名单类别）或 resources（信息资源）"
+        )
+    if source != "list_entries" and (list_types or list_kinds):
+        problems.append(f"{where}.list_types：只有 source 为 list_entries 的指标可以指定名单类型或类别")
+    if known_list_types is not None:
+        for lt in list_types:
+            if lt not in known_list_types:
+                problems.append(f"{where}.list_types：没有名单类型 {lt}")
+    for lk in list_kinds:
+        if lk not in LIST_KINDS:
+            problems.append(f"{where}.list_kinds：名单类别应为 {' / '.join(LIST_KINDS)}（收到 {lk}）")
     if known_resources is not None:
         for res in resources:
             if res not in known_resources:
@@ -348,6 +371,8 @@ def _indicator(
         cap=r.integer("cap", low=0),
         count=count,
         resources=resources,
+        list_types=list_types,
+        list_kinds=list_kinds,
         severity=severity,
         window_months=r.integer("window_months", low=1),
         valid_today=valid_today,

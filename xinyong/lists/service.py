@@ -389,7 +389,9 @@ STATE_LABELS = {
 }
 
 
-def _active_clause(today: dt.date) -> sa.ColumnElement[bool]:
+def active_clause(today: dt.date) -> sa.ColumnElement[bool]:
+    """An entry in force today (over ``list_entry`` outer-joined to its ``record``): the evaluation's list indicators
+    and scenario rules use this very condition, so a check, a grade and a 信易+ answer never disagree."""
     return sa.and_(
         ListEntry.status == EntryStatus.LISTED,
         sa.or_(ListEntry.listed_on.is_(None), ListEntry.listed_on <= today),
@@ -406,7 +408,7 @@ def active_entries(*, session: Session, subject_id: int, today: dt.date | None =
     query = (
         sa.select(ListEntry)
         .outerjoin(Record, Record.id == ListEntry.record_id)
-        .where(ListEntry.subject_id == subject_id, _active_clause(today))
+        .where(ListEntry.subject_id == subject_id, active_clause(today))
         .order_by(ListEntry.id)
     )
     return list(session.scalars(query).unique())
@@ -437,7 +439,7 @@ def associated_entries(
         sa.select(ListEntry)
         .join(ListType, ListType.id == ListEntry.list_type_id)
         .outerjoin(Record, Record.id == ListEntry.record_id)
-        .where(sa.or_(*conditions), _active_clause(today))
+        .where(sa.or_(*conditions), active_clause(today))
         .order_by(ListEntry.id)
     )
     entries = list(session.scalars(query).unique())

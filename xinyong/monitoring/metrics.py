@@ -103,17 +103,20 @@ def register_metric(key: str, provider: MetricProvider | None = None) -> Callabl
 
 
 def metric_keys() -> list[str]:
+    from xinyong import hooks
+
+    hooks.install()  # the domains' charts replace their placeholders in place
     return list(_PROVIDERS)
 
 
 def compute(key: str, *, session: Session, scope: Scope) -> Chart:
-    if key not in _PROVIDERS:
+    if key not in metric_keys():
         raise NotFound(f"没有名为 {key} 的监测指标")
     return _PROVIDERS[key](session, scope)
 
 
 def compute_all(*, session: Session, scope: Scope) -> list[Chart]:
-    return [compute(key, session=session, scope=scope) for key in _PROVIDERS]
+    return [compute(key, session=session, scope=scope) for key in metric_keys()]
 
 
 def _unit_names(session: Session) -> dict[int, str]:

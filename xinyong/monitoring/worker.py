@@ -54,9 +54,18 @@ class Job:
 JOBS: dict[str, Job] = {}
 
 
-def register_job(name: str, description: str, period: Callable[[dt.date], str], body: JobBody) -> None:
-    """Add a job, or replace a placeholder of the same name (keeping its place)."""
+def register_job(
+    name: str, description: str, period: Callable[[dt.date], str], body: JobBody, *, before: str | None = None
+) -> None:
+    """Add a job, or replace a placeholder of the same name (keeping its place). ``before``: a new job runs ahead of
+    that one in each round (e.g. list entries are synced before the incremental evaluation reads them)."""
     JOBS[name] = Job(name, description, period, body)
+    if before in JOBS and list(JOBS).index(name) > list(JOBS).index(before):
+        order = list(JOBS)
+        order.remove(name)
+        order.insert(order.index(before), name)
+        for key in order:
+            JOBS[key] = JOBS.pop(key)
 
 
 def _not_installed(module: str) -> JobBody:
@@ -141,6 +150,9 @@ def run_job(engine: Engine, name: str, *, today: dt.date | None = None) -> Outco
 
 
 def run_due(engine: Engine, *, only: str | None = None, today: dt.date | None = None) -> list[Outcome]:
+    from xinyong import hooks
+
+    hooks.install()  # the domains' jobs, whoever started the worker
     names = [only] if only else list(JOBS)
     return [run_job(engine, name, today=today) for name in names]
 
