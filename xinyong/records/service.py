@@ -16,6 +16,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from xinyong.core import clock
 from xinyong.core.crypto import encrypt, keyed_hash
 from xinyong.ingest.types import PreparedRow
 from xinyong.records.models import Record, RecordVersion
@@ -279,3 +280,90 @@ def _state(item: Incoming, digest: str) -> dict[str, Any]:
         "pii_cipher": pii_cipher(row),
         "content_hash": digest,
     }
+
+
+# --- changes to one record outside collection: objection outcomes and credit repair ---------------------------------
+
+# Top-level columns an objection may correct besides payload fields.
+CORRECTABLE_COLUMNS = ("decision_date", "valid_from", "valid_to", "publish_until", "severity")
+
+
+def record_changed(*, session: Session, record: Record, reason: str, actor: str) -> None:
+    """Called after every change made by ``correct_record``, ``delete_record`` and ``mark_repaired``.
+
+    The one place a change feed (exchange) hooks in to tell downstream systems; it does nothing yet.
+    """
+
+
+def _keep_version(session: Session, record: Record, *, reason: str, by: str, now: dt.datetime) -> None:
+    session.add(
+        RecordVersion(
+            record_id=record.id,
+            **{name: getattr(record, name) for name in _VERSIONED},
+            replaced_at=now,
+            replaced_by=by[:64],
+            reason=reason,
+        )
+    )
+    record.version += 1
+    record.updated_at = now
+
+
+def _state_hash(record: Record) -> str:
+    canonical = orjson.dumps(
+        {
+            "payload": record.payload,
+            "decision_date": record.decision_date,
+            "valid_from": record.valid_from,
+            "valid_to": record.valid_to,
+            "publish_until": record.publish_until,
+            "severity": record.severity,
+            "status": record.status,
+            "version": record.version,
+        },
+        option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
+        default=_json_default,
+    )
+    return keyed_hash(canonical.decode())
+
+
+def correct_record(
+    *, session: Session, record: Record, changes: dict[str, Any], by: str, reason: str = "objection"
+) -> Record:
+    """A new version of ``record`` with ``changes`` (payload field codes or CORRECTABLE_COLUMNS); the state before is
+    kept in ``record_version`` with ``reason``. Values must already be normalised by the caller."""
+    now = clock.now()
+    _keep_version(session, record, reason=reason, by=by, now=now)
+    payload = dict(record.payload or {})
+    for key, value in changes.items():
+        if key in CORRECTABLE_COLUMNS:
+            setattr(record, key, value)
+        else:
+            payload[key] = value
+    record.payload = payload
+    record.content_hash = _state_hash(record)
+    session.flush()
+    record_changed(session=session, record=record, reason=reason, actor=by)
+    return record
+
+
+def delete_record(*, session: Session, record: Record, by: str, reason: str = "objection") -> Record:
+    """Status ``deleted``: hidden everywhere, the row and every version kept in the archive."""
+    now = clock.now()
+    _keep_version(session, record, reason=reason, by=by, now=now)
+    record.status = "deleted"
+    record.content_hash = _state_hash(record)
+    session.flush()
+    record_changed(session=session, record=record, reason=reason, actor=by)
+    return record
+
+
+def mark_repaired(*, session: Session, record: Record, by: str) -> Record:
+    """Credit repair approved: ``repaired_at`` set, so publication, measures and score deductions stop at once."""
+    now = clock.now()
+    _keep_version(session, record, reason="repair", by=by, now=now)
+    record.repaired_at = now
+    session.flush()
+    record_changed(session=session, record=record, reason="repair", actor=by)
+    return record
+
