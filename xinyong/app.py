@@ -22,7 +22,18 @@ from xinyong.web.templating import render, wants_html
 log = get_logger(__name__)
 
 # Domains that serve HTTP, in the order their routes are mounted; each has ``routes.router``.
-DOMAINS = ("subjects", "ingest", "portal", "lists", "checks")
+DOMAINS = (
+    "subjects",
+    "ingest",
+    "portal",
+    "lists",
+    "checks",
+    "rights",
+    "objections",
+    "repair",
+    "commitments",
+    "declarations",
+)
 
 
 def create_app(engine: Engine | None = None) -> FastAPI:

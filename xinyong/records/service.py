@@ -366,4 +366,3 @@ def mark_repaired(*, session: Session, record: Record, by: str) -> Record:
     session.flush()
     record_changed(session=session, record=record, reason="repair", actor=by)
     return record
-
