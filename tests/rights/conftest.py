@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy.orm import Session
 
 from tests import factories
-from xinyong.subjects.codes import make_uscc
 from xinyong.audit.service import Actor
 from xinyong.catalog.models import SourceUnit
 from xinyong.core.settings import reset_settings
 from xinyong.records.models import Record
+from xinyong.subjects.codes import make_uscc
 from xinyong.subjects.models import Subject
 
 OFFICE = Actor(name="officer-li", role="credit_office")

@@ -62,16 +62,24 @@ def test_objection_by_http_marks_then_deletion_hides(client: TestClient, session
     other_unit_key = _key(session, Role.SOURCE_UNIT, world.other_unit)
     code, doc = world.company.uscc or "", world.penalty.doc_no
 
-    r = client.post("/api/v1/objections", json={"record_id": world.others_penalty.id, "reasons": "不是本企业的处罚"}, headers=me)
+    r = client.post(
+        "/api/v1/objections", json={"record_id": world.others_penalty.id, "reasons": "不是本企业的处罚"}, headers=me
+    )
     assert r.status_code == 403, r.text
-    r = client.post("/api/v1/objections", json={"record_id": world.penalty.id, "reasons": "处罚已被复议撤销", "request": "delete"}, headers=me)
+    r = client.post(
+        "/api/v1/objections",
+        json={"record_id": world.penalty.id, "reasons": "处罚已被复议撤销", "request": "delete"},
+        headers=me,
+    )
     assert r.status_code == 201, r.text
     oid = r.json()["id"]
     assert r.json()["deadline"]["due"] == "2026-06-16" and r.json()["deadline_provisional"] is False
     r = client.post(f"/api/v1/objections/{oid}/attachments", headers=me,
                     files={"file": ("复议决定书.pdf", b"%PDF-1.4 decision", "application/pdf")})  # fmt: skip
     assert r.status_code == 201, r.text
-    r = client.post(f"/api/v1/objections/{oid}/attachments", headers=me, files={"file": ("x.exe", b"MZ", "application/x")})
+    r = client.post(
+        f"/api/v1/objections/{oid}/attachments", headers=me, files={"file": ("x.exe", b"MZ", "application/x")}
+    )
     assert r.status_code == 422 and "类型不允许" in r.json()["message"]
 
     assert client.post(f"/api/v1/objections/{oid}/accept", json={}, headers=me).status_code == 403
@@ -86,7 +94,9 @@ def test_objection_by_http_marks_then_deletion_hides(client: TestClient, session
     assert r.status_code == 403, r.text
     assert client.get(f"/api/v1/objections/{oid}", headers=other_unit_key).status_code == 403
     assert client.get("/api/v1/objections", headers=other_unit_key).json()["total"] == 0
-    r = client.post(f"/api/v1/objections/{oid}/verify", json={"outcome": "deleted", "note": "已被复议撤销"}, headers=unit_key)
+    r = client.post(
+        f"/api/v1/objections/{oid}/verify", json={"outcome": "deleted", "note": "已被复议撤销"}, headers=unit_key
+    )
     assert r.status_code == 200 and r.json()["status"] == "deleted"
     assert doc not in _records(client, code)
     client.post(f"/api/v1/objections/{oid}/answer", json={"text": "经核实已删除"}, headers=office)
@@ -138,8 +148,16 @@ def test_repair_of_a_penalty_hides_it_from_the_public(client: TestClient, sessio
                     "sign_commitment": True, "evidence": {"obligations": "缴款书编号 370300..."}})  # fmt: skip
     aid = r.json()["id"]
     client.post(f"/api/v1/repairs/{aid}/accept", headers=office)
-    assert client.post(f"/api/v1/repairs/{aid}/opinion", json={"agree": True, "note": "同意"}, headers=me).status_code == 403
-    assert client.post(f"/api/v1/repairs/{aid}/opinion", json={"agree": True, "note": "同意"}, headers=unit_key).status_code == 200
+    assert (
+        client.post(f"/api/v1/repairs/{aid}/opinion", json={"agree": True, "note": "同意"}, headers=me).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            f"/api/v1/repairs/{aid}/opinion", json={"agree": True, "note": "同意"}, headers=unit_key
+        ).status_code
+        == 200
+    )
     client.post(f"/api/v1/repairs/{aid}/approve", json={}, headers=office)
     assert doc not in _records(client, code)
     own = client.get("/api/v1/me", headers=me).json()
@@ -152,11 +170,20 @@ def test_commitments_and_declarations_on_the_public_page(client: TestClient, ses
     unit_key = _key(session, Role.SOURCE_UNIT, world.unit)
     templates = client.get("/api/v1/commitment-templates").json()
     assert len(templates["types"]) == 6
-    public = client.post("/api/v1/commitments", headers=me, json={"template": "proactive_public", "values": {"scope": "守法经营、按时纳税"}})
+    public = client.post(
+        "/api/v1/commitments",
+        headers=me,
+        json={"template": "proactive_public", "values": {"scope": "守法经营、按时纳税"}},
+    )
     assert public.status_code == 201, public.text
     private = client.post("/api/v1/commitments", headers=me, json={"template": "certification_notice",
                           "values": {"matter": "食品经营许可", "certificate": "场所证明"}})  # fmt: skip
-    assert client.post("/api/v1/commitments", headers=me, json={"template": "approval_substitute", "values": {}}).status_code == 422
+    assert (
+        client.post(
+            "/api/v1/commitments", headers=me, json={"template": "approval_substitute", "values": {}}
+        ).status_code
+        == 422
+    )
     declared = client.post("/api/v1/declarations", headers=me, json={"category": "honour", "title": "淄博市守合同重信用企业",
                            "content": "2025年度", "issuer": "淄博市市场监督管理局"}).json()  # fmt: skip
     code = world.company.uscc
@@ -192,15 +219,26 @@ def test_register_with_the_development_verifier(client: TestClient, session: Ses
     code = re.search(r'id="dev-code">(\d{6})<', r.text)
     token = re.search(r'name="token" value="([^"]+)"', r.text)
     assert code and token
-    wrong = client.post("/register/confirm", headers=html, data={"token": token.group(1), "answer": "000000" if code.group(1) != "000000" else "111111"})
+    wrong = client.post(
+        "/register/confirm",
+        headers=html,
+        data={"token": token.group(1), "answer": "000000" if code.group(1) != "000000" else "111111"},
+    )
     assert wrong.status_code == 422
-    ok = client.post("/register/confirm", headers=html, data={"token": token.group(1), "answer": code.group(1)}, follow_redirects=False)
+    ok = client.post(
+        "/register/confirm",
+        headers=html,
+        data={"token": token.group(1), "answer": code.group(1)},
+        follow_redirects=False,
+    )
     assert ok.status_code == 303
     login = client.post("/login", data={"username": "newco", "password": "pw-12345678"}, follow_redirects=False)
     assert login.status_code == 303 and login.headers["location"] == "/me"
     me = client.get("/me", headers=html)
     assert world.penalty.doc_no in me.text and "提出异议" in me.text and "申请信用修复" in me.text
-    person = factories.subject(session, name="王五", kind=factories.SubjectKind.NATURAL_PERSON, id_number=factories.citizen_id(77))
+    person = factories.subject(
+        session, name="王五", kind=factories.SubjectKind.NATURAL_PERSON, id_number=factories.citizen_id(77)
+    )
     r = client.post("/register", headers=html, data={"code": factories.citizen_id(77), "name": "王五",
                     "username": "wangwu", "password": "pw-12345678"})  # fmt: skip
     assert r.status_code == 200 and person.id

@@ -62,9 +62,14 @@ def test_outbox_is_delivered_once_and_failures_retried(session: Session, world: 
 
 
 def test_pipeline_sends_notices_in_the_chunk_and_cli_delivers(fresh_db: Database, tmp_path: Path) -> None:
-    from tests.ingest.fixtures import UNIT_USCC, valid_penalty_row, write_csv  # noqa: PLC0415
+    from tests.ingest.fixtures import UNIT_USCC, valid_penalty_row, write_csv
 
-    env = {**os.environ, "XINYONG_DATABASE_URL": fresh_db.url, "PYTHONPATH": str(REPO), "XINYONG_DATA_DIR": str(tmp_path)}
+    env = {
+        **os.environ,
+        "XINYONG_DATABASE_URL": fresh_db.url,
+        "PYTHONPATH": str(REPO),
+        "XINYONG_DATA_DIR": str(tmp_path),
+    }
     path = write_csv(tmp_path / "penalties.csv", [valid_penalty_row(i) for i in range(3)])
     run = [sys.executable, "-m", "xinyong"]
     unit = subprocess.run([*run, "unit", "add", "--uscc", UNIT_USCC, "--name", "淄博市生态环境局", "--resource", "administrative_penalty"], env=env, capture_output=True, text=True)  # fmt: skip
@@ -74,7 +79,10 @@ def test_pipeline_sends_notices_in_the_chunk_and_cli_delivers(fresh_db: Database
         assert done.returncode == 0, done.stderr
     with fresh_db.engine.connect() as conn:
         assert conn.scalar(sa.select(sa.func.count()).select_from(DishonestyNotice)) == 3
-        assert conn.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "notice")) == 3
+        assert (
+            conn.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "notice"))
+            == 3
+        )
     deliver = subprocess.run([*run, "rights", "deliver"], env=env, capture_output=True, text=True)
     assert deliver.returncode == 0 and "已发送 3" in deliver.stdout, deliver.stderr
     again = subprocess.run([*run, "rights", "deliver"], env=env, capture_output=True, text=True)

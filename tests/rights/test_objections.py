@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from tests.rights.conftest import OFFICE, World
 from xinyong.audit.models import AuditEvent
+from xinyong.catalog.models import Resource
 from xinyong.core.errors import Conflict, Forbidden, InvalidInput
 from xinyong.disclosure import Viewer, decide
-from xinyong.catalog.models import Resource
 from xinyong.objections import service as objections
 from xinyong.objections.models import ObjectionStatus
 from xinyong.records.models import RecordVersion
@@ -90,12 +90,16 @@ def test_deletion_hides_the_record_and_keeps_it(session: Session, world: World) 
     oid = _file(session, world)
     objections.accept(session=session, actor=OFFICE, objection_id=oid)
     objections.forward(session=session, actor=OFFICE, objection_id=oid)
-    objections.verify(session=session, actor=world.unit_actor, objection_id=oid, outcome="deleted", note="处罚决定已撤销")
+    objections.verify(
+        session=session, actor=world.unit_actor, objection_id=oid, outcome="deleted", note="处罚决定已撤销"
+    )
     assert world.penalty.status == "deleted"
     resource = session.get(Resource, world.penalty.resource_id)
     assert not decide(world.penalty, resource, Viewer.public()).visible
     assert not decide(world.penalty, resource, Viewer.shared()).visible
-    assert session.scalar(sa.select(RecordVersion.status).where(RecordVersion.record_id == world.penalty.id)) == "active"
+    assert (
+        session.scalar(sa.select(RecordVersion.status).where(RecordVersion.record_id == world.penalty.id)) == "active"
+    )
     objections.answer(session=session, actor=OFFICE, objection_id=oid, text="经核实已删除")
 
 
@@ -109,7 +113,9 @@ def test_upheld_keeps_the_record_unchanged(session: Session, world: World) -> No
     assert world.penalty.objection_open is False
 
 
-def test_refusal_needs_a_reason_never_marks_the_record_and_allows_a_new_objection(session: Session, world: World) -> None:
+def test_refusal_needs_a_reason_never_marks_the_record_and_allows_a_new_objection(
+    session: Session, world: World
+) -> None:
     oid = _file(session, world)
     with pytest.raises(InvalidInput):
         objections.refuse(session=session, actor=OFFICE, objection_id=oid, reason=" ")
@@ -177,7 +183,9 @@ def test_overdue_items_are_listed_and_alerted_once(
     assert item.overdue and item.waiting_for == "信用办" and item.days_left == -1
     assert queue.raise_overdue_alerts(session=session) >= 1
     queue.raise_overdue_alerts(session=session)
-    alerts = session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "overdue", OutboxMessage.ref_id == oid))
+    alerts = session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.kind == "overdue", OutboxMessage.ref_id == oid)
+    )
     assert len(list(alerts)) == 1
 
 

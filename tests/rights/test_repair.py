@@ -27,7 +27,10 @@ EVIDENCE = {"obligations": "罚款已于2026年2月1日缴清"}
 def _apply(session: Session, world: World, **kw: object) -> int:
     args: dict[str, object] = {"record_id": world.penalty.id, "evidence": EVIDENCE, "sign_commitment": True}
     return repairs.submit(
-        session=session, actor=world.subject_actor, statement="已缴清罚款并完成整改", **(args | kw)  # type: ignore[arg-type]
+        session=session,
+        actor=world.subject_actor,
+        statement="已缴清罚款并完成整改",
+        **(args | kw),  # type: ignore[arg-type]
     ).id
 
 
@@ -57,14 +60,20 @@ def test_approval_walks_every_state_and_ends_publication(
         repairs.approve(session=session, actor=OFFICE, application_id=aid)
     with pytest.raises(Forbidden):
         repairs.give_opinion(session=session, actor=world.other_unit_actor, application_id=aid, agree=True, note="同意")
-    repairs.give_opinion(session=session, actor=world.unit_actor, application_id=aid, agree=True, note="已履行义务，同意修复")
+    repairs.give_opinion(
+        session=session, actor=world.unit_actor, application_id=aid, agree=True, note="已履行义务，同意修复"
+    )
     repairs.approve(session=session, actor=OFFICE, application_id=aid, note="符合修复条件")
     assert row.status == RepairStatus.APPROVED
     assert world.penalty.repaired_at is not None and world.penalty.status == "active"
     resource = session.get(Resource, world.penalty.resource_id)
     assert not decide(world.penalty, resource, Viewer.public()).visible
     assert decide(world.penalty, resource, Viewer.credit_office()).visible  # kept in the archive
-    steps = list(session.scalars(sa.select(RightsEvent.step).where(RightsEvent.item_type == "repair", RightsEvent.item_id == aid)))
+    steps = list(
+        session.scalars(
+            sa.select(RightsEvent.step).where(RightsEvent.item_type == "repair", RightsEvent.item_id == aid)
+        )
+    )
     assert steps == ["submitted", "accepted", "opinion", "approved"]
     with pytest.raises(Conflict, match="已完成信用修复"):
         _apply(session, world)
@@ -112,7 +121,9 @@ def test_a_subject_cannot_apply_for_anothers_record(session: Session, world: Wor
         _apply(session, world, record_id=world.others_penalty.id)
 
 
-def test_list_entry_repair_removes_the_entry(session: Session, world: World, set_today: Callable[[dt.date], None]) -> None:
+def test_list_entry_repair_removes_the_entry(
+    session: Session, world: World, set_today: Callable[[dt.date], None]
+) -> None:
     entry = lists.propose(session=session, actor=OFFICE, list_type_code="samr_serious_illegal", subject_id=world.company.id,
                           reason="提交虚假材料取得许可", doc_no="淄市监严〔2025〕1号", authority="淄博市市场监督管理局")  # fmt: skip
     lists.send_notice(session=session, actor=OFFICE, entry_id=entry.id, on=dt.date(2025, 3, 3))
@@ -122,6 +133,8 @@ def test_list_entry_repair_removes_the_entry(session: Session, world: World, set
     aid = _apply(session, world, record_id=None, list_entry_id=entry.id,
                  evidence={"obligations": "已整改", "training": "已参加培训", "report": "附整改报告"})  # fmt: skip
     repairs.accept(session=session, actor=OFFICE, application_id=aid)
-    repairs.approve(session=session, actor=OFFICE, application_id=aid, note="准予修复")  # no source unit: office decides
+    repairs.approve(
+        session=session, actor=OFFICE, application_id=aid, note="准予修复"
+    )  # no source unit: office decides
     assert entry.status == "removed" and entry.removal_reason == "repair"
     assert lists.active_entries(session=session, subject_id=world.company.id) == []

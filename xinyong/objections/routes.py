@@ -19,7 +19,7 @@ from xinyong.objections.schemas import Answer, Note, ObjectionCreate, Refusal, V
 from xinyong.records.models import Record
 from xinyong.rights import attachments
 from xinyong.rights.steps import history
-from xinyong.rights.web import RightsActor, check_form
+from xinyong.rights.web import FormAccount, FormSession, RightsActor, check_form
 from xinyong.web.templating import render
 
 router = APIRouter(tags=["异议、信用修复与信用承诺"])
@@ -168,8 +168,8 @@ def objection_form(request: Request, session: SessionDep, account: OptionalAccou
 @router.post("/me/objections", include_in_schema=False)
 async def objection_submit(
     request: Request,
-    session: SessionDep,
-    account: OptionalAccount,
+    session: FormSession,
+    account: FormAccount,
     record_id: Annotated[int, Form()],
     reasons: Annotated[str, Form()],
     csrf: Annotated[str, Form()],
@@ -211,8 +211,8 @@ def office_objection(request: Request, session: SessionDep, account: OptionalAcc
 @router.post("/office/objections/{objection_id}/{step}", include_in_schema=False)
 def office_objection_step(
     request: Request,
-    session: SessionDep,
-    account: OptionalAccount,
+    session: FormSession,
+    account: FormAccount,
     objection_id: int,
     step: str,
     csrf: Annotated[str, Form()],

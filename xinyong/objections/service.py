@@ -286,7 +286,8 @@ def verify(
     )  # fmt: skip
     _notify(
         session, objection, "verified", f"异议 {objection.no} 已核实，待答复",
-        f"信息提供单位核实结果：{OBJECTION_STATUS_LABELS[objection.status]}。请于 {objection.answer_due} 前答复申请人。",
+        f"信息提供单位核实结果：{OBJECTION_STATUS_LABELS[objection.status]}。"
+        f"请于 {objection.answer_due} 前答复申请人。",
         to_office=True,
     )  # fmt: skip
     return objection

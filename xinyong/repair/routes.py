@@ -8,6 +8,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from xinyong.accounts.web import OptionalAccount, actor_of
 from xinyong.core.deps import SessionDep
@@ -18,7 +19,7 @@ from xinyong.repair import service as repairs
 from xinyong.repair.models import REPAIR_STATUS_LABELS, RepairApplication, RepairStatus
 from xinyong.rights import attachments
 from xinyong.rights.steps import history
-from xinyong.rights.web import RightsActor, check_form
+from xinyong.rights.web import FormAccount, FormSession, RightsActor, check_form
 from xinyong.web.templating import render
 
 router = APIRouter(tags=["异议、信用修复与信用承诺"])
@@ -179,7 +180,7 @@ def repair_form(request: Request, session: SessionDep, account: OptionalAccount,
 
 
 @router.post("/me/repairs", include_in_schema=False)
-async def repair_submit(request: Request, session: SessionDep, account: OptionalAccount) -> Response:
+async def repair_submit(request: Request, session: FormSession, account: FormAccount) -> Response:
     if account is None:
         return RedirectResponse("/login?next=/me", status_code=303)
     actor = actor_of(account)
@@ -192,11 +193,10 @@ async def repair_submit(request: Request, session: SessionDep, account: Optional
         uploads = []
         for item in info["checklist"]:
             upload = form.get(f"file_{item['code']}")
-            if isinstance(upload, UploadFile) or (hasattr(upload, "filename") and hasattr(upload, "read")):
-                if upload.filename:  # type: ignore[union-attr]
-                    content = await upload.read(get_settings().attachment_max_bytes + 1)  # type: ignore[union-attr]
-                    attachments.check_file(upload.filename, content)  # type: ignore[union-attr]
-                    uploads.append((item["code"], upload.filename, content))  # type: ignore[union-attr]
+            if isinstance(upload, StarletteUpload) and upload.filename:
+                content = await upload.read(get_settings().attachment_max_bytes + 1)
+                attachments.check_file(upload.filename, content)
+                uploads.append((item["code"], upload.filename, content))
         row = repairs.submit(
             session=session, actor=actor, record_id=record_id, statement=str(form.get("statement", "")),
             evidence=evidence, sign_commitment=form.get("sign_commitment") == "on",
@@ -225,8 +225,8 @@ def office_repair(request: Request, session: SessionDep, account: OptionalAccoun
 @router.post("/office/repairs/{application_id}/{step}", include_in_schema=False)
 def office_repair_step(
     request: Request,
-    session: SessionDep,
-    account: OptionalAccount,
+    session: FormSession,
+    account: FormAccount,
     application_id: int,
     step: str,
     csrf: Annotated[str, Form()],

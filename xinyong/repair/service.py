@@ -282,7 +282,8 @@ def accept(*, session: Session, actor: Actor, application_id: int, note: str | N
             f"将于 {row.decide_due}{'（暂定）' if row.deadline_provisional else ''} 前作出决定。")  # fmt: skip
     if row.source_unit_id is not None:
         _notify(session, row, "opinion_asked", f"信用修复申请 {row.no} 请出具意见",
-                f"请于 {row.decide_due} 前就该申请出具同意或不同意修复的意见。", unit_id=row.source_unit_id)  # fmt: skip
+                f"请于 {row.decide_due} 前就该申请出具同意或不同意修复的意见。",
+                unit_id=row.source_unit_id)  # fmt: skip
     return row
 
 

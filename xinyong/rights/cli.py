@@ -33,7 +33,9 @@ def alerts() -> None:
         raised = queue.raise_overdue_alerts(session=session)
         for item in queue.open_items(session=session):
             if item.overdue:
-                typer.echo(f"{item.kind}\t{item.no}\t{item.status_label}\t{item.waiting_for}{item.step_label}\t{item.due}")
+                typer.echo(
+                    f"{item.kind}\t{item.no}\t{item.status_label}\t{item.waiting_for}{item.step_label}\t{item.due}"
+                )
     typer.echo(f"超期提醒 {raised} 条")
 
 

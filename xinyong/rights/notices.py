@@ -38,7 +38,8 @@ class NoticeSummary:
 def _how_to(eligible: Any) -> str:
     s = get_settings()
     repair = (
-        f"自 {eligible} 起（最短公示期届满），可在“我的信用”申请信用修复，信用办在 {s.repair_accept_days} 个工作日内受理、"
+        f"自 {eligible} 起（最短公示期届满），可在“我的信用”申请信用修复，"
+        f"信用办在 {s.repair_accept_days} 个工作日内受理、"
         f"受理后 {s.repair_decide_days} 个工作日内作出决定。"
         if eligible
         else "符合条件的，可按规定申请信用修复。"
@@ -153,9 +154,11 @@ def notify_list_entries(*, session: Session, entry_ids: Sequence[int]) -> int:
     notices = []
     for entry, list_type in rows:
         until = entry.expires_on.isoformat() if entry.expires_on else "移出决定作出之日"
+        deadline = entry.representation_deadline
+        representation = f"陈述申辩截止：{deadline.isoformat()}。" if deadline else ""
         body = (
             f"{entry.authority or list_type.authority}拟将（或已将）您列入“{list_type.name}”。\n事由：{entry.reason}\n"
-            f"{'陈述申辩截止：' + entry.representation_deadline.isoformat() + '。' if entry.representation_deadline else ''}"
+            f"{representation}"
             f"{'依规向社会公开' if list_type.public else '不向社会公开'}，有效期至 {until}。\n"
             f"移出条件：{'；'.join(list_type.exit_conditions or []) or '见名单规定'}。\n{_how_to(None)}"
         )

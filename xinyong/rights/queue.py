@@ -39,7 +39,8 @@ def raise_overdue_alerts(*, session: Session, today: dt.date | None = None) -> i
     for item in open_items(session=session, today=today):
         if not item.overdue:
             continue
-        title = f"超期提醒：{'异议' if item.kind == 'objection' else '信用修复申请'} {item.no} 未在 {item.due} 前{item.step_label}"
+        what = "异议" if item.kind == "objection" else "信用修复申请"
+        title = f"超期提醒：{what} {item.no} 未在 {item.due} 前{item.step_label}"
         body = f"当前状态：{item.status_label}；应由{item.waiting_for}办理。"
         outbox.enqueue(
             session=session, key=f"overdue:{item.kind}:{item.id}:{item.step}", kind="overdue", title=title,

@@ -9,14 +9,14 @@ from fastapi.responses import RedirectResponse, Response
 
 from xinyong.accounts.web import OptionalAccount, actor_of
 from xinyong.core.deps import SessionDep
-from xinyong.core.errors import Conflict, ConfigurationError, InvalidInput, NotFound, Unauthenticated
+from xinyong.core.errors import ConfigurationError, Conflict, InvalidInput, NotFound, Unauthenticated
 from xinyong.objections import service as objections
 from xinyong.objections.models import OBJECTION_STATUS_LABELS, ObjectionStatus
 from xinyong.repair import service as repairs
 from xinyong.repair.models import REPAIR_STATUS_LABELS, RepairStatus
 from xinyong.rights import identity, notices, outbox, queue
 from xinyong.rights.access import is_office, require_office
-from xinyong.rights.web import RightsActor, due_view
+from xinyong.rights.web import FormSession, RightsActor, due_view
 from xinyong.web.templating import render
 
 router = APIRouter(tags=["异议、信用修复与信用承诺"])
@@ -33,7 +33,7 @@ def register_form(request: Request) -> Response:
 @router.post("/register", include_in_schema=False)
 def register(
     request: Request,
-    session: SessionDep,
+    session: FormSession,
     code: Annotated[str, Form()],
     name: Annotated[str, Form()],
     username: Annotated[str, Form()],
@@ -57,7 +57,7 @@ def register(
 
 @router.post("/register/confirm", include_in_schema=False)
 def register_confirm(
-    request: Request, session: SessionDep, token: Annotated[str, Form()], answer: Annotated[str, Form()]
+    request: Request, session: FormSession, token: Annotated[str, Form()], answer: Annotated[str, Form()]
 ) -> Response:
     try:
         identity.confirm_registration(session=session, token=token, answer=answer)

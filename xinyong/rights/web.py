@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 
-from xinyong.accounts.web import OptionalAccount, actor_of
+from xinyong.accounts.models import Account
+from xinyong.accounts.web import COOKIE, OptionalAccount, account_id_from_token, actor_of
 from xinyong.audit.service import Actor
-from xinyong.core.deps import OptionalActor
+from xinyong.core.deps import OptionalActor, get_session
 from xinyong.core.errors import Forbidden, Unauthenticated
 from xinyong.portal.routes import csrf_token
 from xinyong.rights.deadlines import DueItem
@@ -24,6 +26,25 @@ def rights_actor(actor: OptionalActor, account: OptionalAccount) -> Actor:
 
 
 RightsActor = Annotated[Actor, Depends(rights_actor)]
+
+# For form posts answered with a redirect: the transaction is committed before the response is sent, so the page
+# the browser fetches next already sees the write (a request-scoped session would commit only after sending).
+FormSession = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def form_account(request: Request, session: FormSession) -> Account | None:
+    """The signed-in account, read in the form's own session (a second write session would wait for the first's
+    lock on SQLite)."""
+    token = request.cookies.get(COOKIE)
+    account_id = account_id_from_token(token) if token else None
+    account = session.get(Account, account_id) if account_id else None
+    if account is not None and not account.active:
+        account = None
+    request.state.account = account
+    return account
+
+
+FormAccount = Annotated[Account | None, Depends(form_account)]
 
 
 def check_form(request: Request, token: str) -> None:
