@@ -184,8 +184,13 @@ def test_commitments_and_declarations_on_the_public_page(client: TestClient, ses
         ).status_code
         == 422
     )
-    declared = client.post("/api/v1/declarations", headers=me, json={"category": "honour", "title": "淄博市守合同重信用企业",
-                           "content": "2025年度", "issuer": "淄博市市场监督管理局"}).json()  # fmt: skip
+    honour = {
+        "category": "honour",
+        "title": "淄博市守合同重信用企业",
+        "content": "2025年度",
+        "issuer": "淄博市市场监督管理局",
+    }
+    declared = client.post("/api/v1/declarations", headers=me, json=honour).json()
     code = world.company.uscc
     extras = {x["key"]: x for x in client.get(f"/api/v1/subjects/{code}").json()["extra_sections"]}
     titles = [i["title"] for i in extras["commitments"]["items"]]

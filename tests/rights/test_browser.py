@@ -29,7 +29,8 @@ def served(fresh_db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[tupl
         wrong = factories.record(session, subject_row=company, unit_row=unit, decision_date=dt.date(2026, 5, 20),
                                  payload={"CF_CFLB": "02", "CF_NR": "罚款人民币5万元"})  # fmt: skip
         old = factories.record(session, subject_row=company, unit_row=unit, decision_date=dt.date(2026, 1, 5),
-                               payload={"CF_CFLB": "02", "CF_NR": "罚款人民币1万元", "CF_WFXW": "未按规定贮存危险废物"})  # fmt: skip
+                               payload={"CF_CFLB": "02", "CF_NR": "罚款人民币1万元",
+                                        "CF_WFXW": "未按规定贮存危险废物"})  # fmt: skip
         accounts.create_account(session=session, username="hengxin", role=Role.SUBJECT, password="pw-12345678",
                                 subject_id=company.id, display_name="淄博恒信化工有限公司")  # fmt: skip
         accounts.create_account(session=session, username="officer", role=Role.CREDIT_OFFICE, password="pw-12345678",

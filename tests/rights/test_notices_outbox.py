@@ -72,10 +72,22 @@ def test_pipeline_sends_notices_in_the_chunk_and_cli_delivers(fresh_db: Database
     }
     path = write_csv(tmp_path / "penalties.csv", [valid_penalty_row(i) for i in range(3)])
     run = [sys.executable, "-m", "xinyong"]
-    unit = subprocess.run([*run, "unit", "add", "--uscc", UNIT_USCC, "--name", "淄博市生态环境局", "--resource", "administrative_penalty"], env=env, capture_output=True, text=True)  # fmt: skip
+    add_unit = [
+        *run,
+        "unit",
+        "add",
+        "--uscc",
+        UNIT_USCC,
+        "--name",
+        "淄博市生态环境局",
+        "--resource",
+        "administrative_penalty",
+    ]
+    unit = subprocess.run(add_unit, env=env, capture_output=True, text=True)
     assert unit.returncode == 0, unit.stderr
     for _ in range(2):  # the second run stores duplicates and must not tell anyone twice
-        done = subprocess.run([*run, "ingest", str(path), "--resource", "administrative_penalty", "--json"], env=env, capture_output=True, text=True)  # fmt: skip
+        ingest = [*run, "ingest", str(path), "--resource", "administrative_penalty", "--json"]
+        done = subprocess.run(ingest, env=env, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
     with fresh_db.engine.connect() as conn:
         assert conn.scalar(sa.select(sa.func.count()).select_from(DishonestyNotice)) == 3

@@ -124,8 +124,10 @@ def test_a_subject_cannot_apply_for_anothers_record(session: Session, world: Wor
 def test_list_entry_repair_removes_the_entry(
     session: Session, world: World, set_today: Callable[[dt.date], None]
 ) -> None:
-    entry = lists.propose(session=session, actor=OFFICE, list_type_code="samr_serious_illegal", subject_id=world.company.id,
-                          reason="提交虚假材料取得许可", doc_no="淄市监严〔2025〕1号", authority="淄博市市场监督管理局")  # fmt: skip
+    entry = lists.propose(
+        session=session, actor=OFFICE, list_type_code="samr_serious_illegal", subject_id=world.company.id,
+        reason="提交虚假材料取得许可", doc_no="淄市监严〔2025〕1号", authority="淄博市市场监督管理局",
+    )  # fmt: skip
     lists.send_notice(session=session, actor=OFFICE, entry_id=entry.id, on=dt.date(2025, 3, 3))
     lists.confirm_listing(session=session, actor=OFFICE, entry_id=entry.id, listed_on=dt.date(2025, 4, 1))
     info = repairs.eligibility(session=session, list_entry_id=entry.id)

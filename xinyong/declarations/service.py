@@ -75,8 +75,10 @@ def verify(*, session: Session, actor: Actor, declaration_id: int, confirmed: bo
     row.verified_at = clock.now()
     row.verification_note = note.strip() or None
     session.flush()
-    audit.record(session=session, actor=actor, action="declaration.verify", target_type="self_declaration",
-                 target_id=row.id, subject_id=row.subject_id, detail={"confirmed": confirmed, "note": note})  # fmt: skip
+    audit.record(
+        session=session, actor=actor, action="declaration.verify", target_type="self_declaration",
+        target_id=row.id, subject_id=row.subject_id, detail={"confirmed": confirmed, "note": note},
+    )  # fmt: skip
     return row
 
 

@@ -96,6 +96,7 @@ class Target:
     def __init__(self, session: Session, *, record_id: int | None, list_entry_id: int | None) -> None:
         today = clock.today()
         self.record: Record | None = None
+        self.unit_id: int | None = None
         self.entry: ListEntry | None = None
         if (record_id is None) == (list_entry_id is None):
             raise InvalidInput("须且只能指定一条失信记录（record_id）或一个名单条目（list_entry_id）")
@@ -399,4 +400,4 @@ def due_items(*, session: Session, today: dt.date | None = None) -> list[DueItem
 
 
 def severity_label(value: str | None) -> str | None:
-    return SEVERITY_LABELS.get(Severity(value)) if value in Severity._value2member_map_ else None
+    return SEVERITY_LABELS.get(Severity(value)) if value is not None and value in Severity._value2member_map_ else None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -53,7 +53,7 @@ def _how_to(eligible: Any) -> str:
 def _record_notice(record: Record, resource: Resource, unit_name: str, today: Any) -> dict[str, Any]:
     decision = decide(record, resource, Viewer.public(), today=today, rules=get_rules())
     severity = (
-        SEVERITY_LABELS.get(Severity(record.severity)) if record.severity in Severity._value2member_map_ else None
+        SEVERITY_LABELS.get(Severity(record.severity)) if record.severity in Severity._value2member_map_ else None  # type: ignore[arg-type]
     )
     if decision.public:
         period = f"依规向社会公示，公示期 {decision.published_from} 至 {decision.published_until or '长期'}"
@@ -86,10 +86,11 @@ def _write(session: Session, notices: list[dict[str, Any]], key_of: str) -> None
         return
     now = clock.now()
     session.execute(
-        insert_ignoring_conflicts(session, DishonestyNotice.__table__), [n | {"created_at": now} for n in notices]
-    )  # type: ignore[arg-type]
+        insert_ignoring_conflicts(session, cast(sa.Table, DishonestyNotice.__table__)),
+        [n | {"created_at": now} for n in notices],
+    )
     session.execute(
-        insert_ignoring_conflicts(session, OutboxMessage.__table__),  # type: ignore[arg-type]
+        insert_ignoring_conflicts(session, cast(sa.Table, OutboxMessage.__table__)),
         [
             {
                 "key": f"notice:{key_of}:{n[f'{key_of}_id']}",

@@ -47,9 +47,8 @@ def raise_overdue_alerts(*, session: Session, today: dt.date | None = None) -> i
             body=body, to_office=True, unit_id=item.source_unit_id if item.waiting_for == "信息提供单位" else None,
             ref_type=item.kind, ref_id=item.id,
         )  # fmt: skip
-        model = Objection if item.kind == "objection" else RepairApplication
-        row = session.get(model, item.id)
-        if row is not None:
+        row = session.get(Objection if item.kind == "objection" else RepairApplication, item.id)
+        if isinstance(row, (Objection, RepairApplication)):
             row.overdue_alerted = item.step
         count += 1
     session.flush()
