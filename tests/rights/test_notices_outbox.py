@@ -99,4 +99,3 @@ def test_pipeline_sends_notices_in_the_chunk_and_cli_delivers(fresh_db: Database
     assert deliver.returncode == 0 and "已发送 3" in deliver.stdout, deliver.stderr
     again = subprocess.run([*run, "rights", "deliver"], env=env, capture_output=True, text=True)
     assert "已发送 0" in again.stdout
-    assert "超期提醒 0" in subprocess.run([*run, "rights", "alerts"], env=env, capture_output=True, text=True).stdout
