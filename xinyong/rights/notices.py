@@ -10,7 +10,7 @@ before this existed). One notice per record or entry (unique keys), so every cal
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -27,6 +27,33 @@ from xinyong.subjects.service import insert_ignoring_conflicts
 
 NOTICE_NATURES = ("penalty", "dishonesty", "list_entry")
 _IN = 2000
+
+
+_FACT_COLUMNS = (
+    "id", "resource_id", "subject_id", "doc_no", "decision_date", "valid_from", "valid_to", "publish_until",
+    "severity", "status", "objection_open", "repaired_at", "subject_name", "subject_kind",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What the disclosure engine and the notice need of a record."""
+
+    id: int
+    resource_id: int
+    subject_id: int
+    doc_no: str
+    decision_date: Any
+    valid_from: Any
+    valid_to: Any
+    publish_until: Any
+    severity: str | None
+    status: str
+    objection_open: bool
+    repaired_at: Any
+    subject_name: str
+    subject_kind: str
+    payload: dict[str, Any] = field(default_factory=dict)  # only licences read it; notices are never about licences
 
 
 @dataclass
@@ -114,11 +141,14 @@ def notify_records(*, session: Session, record_ids: Sequence[int]) -> int:
     """Notices for those of ``record_ids`` that are active dishonesty records linked to a subject and not yet told."""
     today = clock.today()
     written = 0
+    resources: dict[int, Resource] = {}
     for start in range(0, len(record_ids), _IN):
         ids = list(record_ids[start : start + _IN])
         told = set(session.scalars(sa.select(DishonestyNotice.record_id).where(DishonestyNotice.record_id.in_(ids))))
+        # Columns only (no payload, no per-row resource): the resource's field list is a large JSON document that
+        # would otherwise be decoded once per record, and the notice needs neither.
         rows = session.execute(
-            sa.select(Record, Resource, SourceUnit.name)
+            sa.select(*[Record.__table__.c[c] for c in _FACT_COLUMNS], SourceUnit.name)
             .join(Resource, Resource.id == Record.resource_id)
             .join(SourceUnit, SourceUnit.id == Record.source_unit_id)
             .where(
@@ -128,11 +158,16 @@ def notify_records(*, session: Session, record_ids: Sequence[int]) -> int:
                 Resource.nature.in_(NOTICE_NATURES),
             )
         ).all()
-        notices = [
-            {"subject_id": record.subject_id, "record_id": record.id, "list_entry_id": None}
-            | _record_notice(record, resource, unit_name, today)
-            for record, resource, unit_name in rows
-        ]
+        notices = []
+        for *values, unit_name in rows:
+            facts = _Facts(**dict(zip(_FACT_COLUMNS, values, strict=True)))
+            resource = resources.get(facts.resource_id) or session.get(Resource, facts.resource_id)
+            assert resource is not None
+            resources[facts.resource_id] = resource
+            notices.append(
+                {"subject_id": facts.subject_id, "record_id": facts.id, "list_entry_id": None}
+                | _record_notice(facts, resource, unit_name, today)  # type: ignore[arg-type]
+            )
         _write(session, notices, "record")
         written += len(notices)
     return written
