@@ -33,6 +33,11 @@ DOMAINS = (
     "evaluation",
     "reports",
     "exchange",
+    "rights",
+    "objections",
+    "repair",
+    "commitments",
+    "declarations",
 )
 
 

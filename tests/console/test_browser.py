@@ -5,34 +5,23 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from tests import factories
-from tests.conftest import IN_CI, Database
+from tests.browser import launch, live_server
+from tests.conftest import Database
 from tests.monitoring.helpers import batch, received
 from xinyong.accounts import service as accounts
 from xinyong.accounts.models import Role
 from xinyong.accounts.web import COOKIE, session_token
-from xinyong.app import create_app
 from xinyong.core.database import session_scope
 from xinyong.subjects.codes import make_uscc
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(os.environ.get("XINYONG_SCREENSHOTS", "/tmp/xinyong-console-shots"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -72,22 +61,11 @@ def served(fresh_db: Database) -> Iterator[tuple[str, str, dict[str, int]]]:
         )
         token = session_token(officer)
         ids = {"a": a.id, "b": b.id}
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(fresh_db.engine), host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", token, ids
-    server.should_exit = True
-    thread.join(timeout=10)
+    with live_server(fresh_db.engine) as base:
+        yield base, token, ids
 
 
 def test_console_and_dashboard_in_chromium(served: tuple[str, str, dict[str, int]], db: Database) -> None:
-    if not Path(CHROMIUM).exists():
-        if IN_CI:
-            pytest.fail("CI requires /usr/bin/chromium")
-        pytest.skip("chromium not installed")
     from playwright.sync_api import sync_playwright
 
     base, token, ids = served
@@ -95,18 +73,7 @@ def test_console_and_dashboard_in_chromium(served: tuple[str, str, dict[str, int
     shutil.rmtree(shots, ignore_errors=True)
     shots.mkdir(parents=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        browser = launch(p)
         context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
         page = context.new_page()
         page.goto(f"{base}/console")

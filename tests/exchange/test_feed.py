@@ -25,6 +25,7 @@ from xinyong.disclosure import Viewer
 from xinyong.exchange import events, feed, national, subscribers
 from xinyong.exchange.models import ChangeEvent, SubscriberKind
 from xinyong.records import service as records
+from xinyong.records.models import Record
 
 
 def same_records(copy: Database, original: Database) -> bool:
@@ -93,7 +94,7 @@ def test_public_subscriber_sees_only_public_records_and_withdrawals(fresh_db: Da
 
     target = record_of(fresh_db, penalty(0)["CF_WSH"])
     with session_scope(fresh_db.engine, write=True) as session:
-        records.mark_repaired(session=session, record_id=target.id, by="test")
+        records.mark_repaired(session=session, record=session.get(Record, target.id), by="test")
     later, _ = all_items(fresh_db, Viewer.public(), after=cursor)
     assert [(i["operation"], i["entity_id"], i["reason"]) for i in later] == [("withdraw", target.id, "repaired")]
     assert "doc_no" not in later[0]["record"]  # the public learns only the id it already holds
@@ -210,7 +211,9 @@ def test_a_repair_and_a_correction_reach_a_second_instance_through_the_feed(
 
     ingest_rows(fresh_db, tmp_path, "administrative_penalty", [penalty(3, CF_NR_FK="7")], "fix")
     with session_scope(fresh_db.engine, write=True) as session:
-        records.mark_repaired(session=session, record_id=record_of(fresh_db, penalty(5)["CF_WSH"]).id, by="t")
+        records.mark_repaired(
+            session=session, record=session.get(Record, record_of(fresh_db, penalty(5)["CF_WSH"]).id), by="t"
+        )
     assert not same_records(second_db, fresh_db)
     changes, _ = all_items(fresh_db, viewer, after=cursor)
     assert [i["operation"] for i in changes] == ["upsert", "withdraw"]
@@ -226,7 +229,7 @@ def test_status_change_is_a_withdrawal_and_a_version(session: Session, status: s
 
     row = factories.record(session, subject_row=factories.subject(session))
     start = feed.latest_cursor(session=session)
-    records.change_status(session=session, record_id=row.id, status=status, by="test", reason="objection")
+    records.change_status(session=session, record=row, status=status, by="test", reason="objection")
     page = feed.read_feed(session=session, viewer=Viewer.public(), after=start)
     assert [(i["operation"], i["reason"]) for i in page.items] == [("withdraw", status)]
     kept = session.scalars(sa.select(RecordVersion).where(RecordVersion.record_id == row.id)).one()

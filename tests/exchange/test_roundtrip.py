@@ -75,7 +75,7 @@ def test_push_pull_publishes_the_same(fresh_db: Database, second_db: Database, t
     ingest_rows(fresh_db, tmp_path, "administrative_penalty", [penalty(1, CF_NR_FK="3.5")], "correction")
     repaired = record_of(fresh_db, penalty(2)["CF_WSH"])
     with session_scope(fresh_db.engine, write=True) as session:
-        records.mark_repaired(session=session, record_id=repaired.id, by="test")
+        records.mark_repaired(session=session, record=session.get(Record, repaired.id), by="test")
 
     first = national.push(engine=fresh_db.engine, out=tmp_path / "out1")
     assert first.after == 0 and first.through > 0
@@ -108,7 +108,9 @@ def test_push_pull_publishes_the_same(fresh_db: Database, second_db: Database, t
     ingest_rows(fresh_db, tmp_path, "administrative_penalty", [penalty(3, CF_NR="罚款人民币叁万元整",
                                                                                   CF_NR_FK="3")], "fix3")  # fmt: skip
     with session_scope(fresh_db.engine, write=True) as session:
-        records.mark_repaired(session=session, record_id=record_of(fresh_db, penalty(4)["CF_WSH"]).id, by="t")
+        records.mark_repaired(
+            session=session, record=session.get(Record, record_of(fresh_db, penalty(4)["CF_WSH"]).id), by="t"
+        )
     third = national.push(engine=fresh_db.engine, out=tmp_path / "out3", formats=("csv",))
     assert third.counts == {"administrative_penalty": {"upsert": 1, "withdraw": 1}}
     pull_all(second_db, third.files)

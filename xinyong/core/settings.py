@@ -65,6 +65,29 @@ class Settings(BaseSettings):
         default=None,
         description="YAML merged over the domains of the 无违法违规记录 report (xinyong/reports/data/domains.yaml).",
     )
+    objection_accept_days: int = Field(default=1, ge=0, description="异议受理期限（工作日，自提交）。")
+    objection_verify_days: int = Field(default=5, ge=0, description="信息提供单位核实异议期限（工作日，自转办）。")
+    objection_answer_days: int = Field(default=10, ge=0, description="异议答复期限（工作日，自受理）。")
+    repair_accept_days: int = Field(default=2, ge=0, description="信用修复申请受理期限（工作日，自提交）。")
+    repair_decide_days: int = Field(default=5, ge=0, description="信用修复决定期限（工作日，自受理）。")
+    repair_reapply_days: int = Field(
+        default=30, ge=0, description="不予修复或不予受理后，同一信息再次申请须间隔的天数（自然日）。"
+    )
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1, description="单个附件的最大字节数。")
+    attachment_types: str = Field(
+        default="pdf,jpg,jpeg,png", description="允许的附件类型（扩展名，逗号分隔；内容须与扩展名相符）。"
+    )
+    identity_verifier: str = Field(
+        default="development",
+        description="主体身份核验方式：development（开发用，页面显示验证码）或 模块:类 （如电子营业执照核验）。",
+    )
+    notify_sender: Literal["log", "smtp"] = Field(default="log", description="通知发送方式：log（写日志）或 smtp。")
+    smtp_host: str = Field(default="", description="SMTP 服务器（notify_sender=smtp 时）。")
+    smtp_port: int = Field(default=465, description="SMTP 端口（465 为 SSL，587/25 为 STARTTLS）。")
+    smtp_user: str = Field(default="", description="SMTP 用户名。")
+    smtp_password: str = Field(default="", description="SMTP 密码。")
+    smtp_from: str = Field(default="", description="通知发件人地址。")
+    office_email: str = Field(default="", description="信用办接收超期提醒的邮箱（可空）。")
     log_level: str = "INFO"
     log_json: bool = Field(default=False, description="Log one JSON object per line (for log shippers).")
     upload_max_bytes: int = Field(default=200 * 1024 * 1024, description="Largest file a unit may upload.")

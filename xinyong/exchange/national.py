@@ -307,10 +307,10 @@ def apply_withdrawals(
             continue
         if item.reason == "repaired":
             if record.repaired_at is None:
-                records.mark_repaired(session=session, record_id=record.id, by=by)
+                records.mark_repaired(session=session, record=record, by=by)
                 applied += 1
         elif item.reason in (RecordStatus.REVOKED.value, RecordStatus.DELETED.value) and record.status != item.reason:
-            records.change_status(session=session, record_id=record.id, status=item.reason, by=by, reason=item.reason)
+            records.change_status(session=session, record=record, status=item.reason, by=by, reason=item.reason)
             applied += 1
     return applied, unknown
 

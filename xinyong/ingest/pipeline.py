@@ -48,6 +48,7 @@ from xinyong.ingest.types import BatchSummary, PreparedRow, Problem, RawRow
 from xinyong.lists import service as lists
 from xinyong.records import service as records
 from xinyong.records.models import Record
+from xinyong.rights import notices
 from xinyong.subjects import service as subjects
 
 log = get_logger(__name__)
@@ -424,6 +425,8 @@ def _store_chunk(
             )
         if spec.nature == "list_entry" and accepted:
             _sync_list_entries(session=session, resource_id=resource_id, batch_id=batch_id, now=now)
+        if spec.nature in notices.NOTICE_NATURES and accepted:
+            _send_notices(session=session, resource_id=resource_id, batch_id=batch_id, now=now)
         fault("after_upsert", chunk_no)
 
         if refused:
@@ -482,6 +485,19 @@ def _sync_list_entries(*, session: Session, resource_id: int, batch_id: str, now
         lists.sync_from_records(
             session=session, actor=Actor(name=f"batch:{batch_id}", role="source_unit"), record_ids=record_ids
         )
+
+
+def _send_notices(*, session: Session, resource_id: int, batch_id: str, now: dt.datetime) -> None:
+    """失信告知 for the dishonesty records this chunk wrote, in the same transaction (one notice per record)."""
+    record_ids = list(
+        session.scalars(
+            sa.select(Record.id).where(
+                Record.resource_id == resource_id, Record.batch_id == batch_id, Record.updated_at == now
+            )
+        )
+    )
+    if record_ids:
+        notices.notify_records(session=session, record_ids=record_ids)
 
 
 def _quarantined(batch_id: str, raw: RawRow, problems: list[Problem], now: dt.datetime) -> dict[str, Any]:

@@ -1,1 +1,1 @@
-
+"""See docs/rights.md."""

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from xinyong.core import clock
 from xinyong.core.crypto import encrypt, keyed_hash
-from xinyong.core.errors import InvalidInput, NotFound
+from xinyong.core.errors import InvalidInput
 from xinyong.exchange import events
 from xinyong.ingest.types import PreparedRow
 from xinyong.records.models import Record, RecordStatus, RecordVersion
@@ -289,7 +289,27 @@ def _state(item: Incoming, digest: str) -> dict[str, Any]:
     }
 
 
-def _keep_version(session: Session, record: Record, *, by: str, reason: str, now: dt.datetime) -> None:
+# --- changes to one record outside collection: objection outcomes, credit repair, upstream withdrawals -----------
+
+# Top-level columns an objection may correct besides payload fields.
+CORRECTABLE_COLUMNS = ("decision_date", "valid_from", "valid_to", "publish_until", "severity")
+
+
+def record_changed(*, session: Session, record: Record, reason: str, actor: str) -> None:
+    """Every change made outside collection ends here: the change event for the feed, in the same transaction."""
+    if reason == "repair":
+        kind, payload = "record.repaired", None
+    elif record.status != RecordStatus.ACTIVE:
+        kind, payload = "record.status", {"status": record.status}
+    else:
+        kind, payload = "record.versioned", {"reason": reason}
+    events.emit(
+        session=session, kind=kind, entity="record", entity_id=record.id, subject_id=record.subject_id, payload=payload
+    )
+
+
+def _keep_version(session: Session, record: Record, *, reason: str, by: str, now: dt.datetime) -> None:
+    """Archive the current state as a version; the record moves to the next version number."""
     session.add(
         RecordVersion(
             record_id=record.id,
@@ -299,47 +319,72 @@ def _keep_version(session: Session, record: Record, *, by: str, reason: str, now
             reason=reason,
         )
     )
-
-
-def mark_repaired(*, session: Session, record_id: int, by: str, at: dt.datetime | None = None) -> Record:
-    """End publication of a record through credit repair: ``repaired_at`` set, the earlier state kept as a version
-    (reason ``repair``), and a ``record.repaired`` change event in the same transaction."""
-    record = session.get(Record, record_id)
-    if record is None:
-        raise NotFound(f"记录 {record_id} 不存在")
-    now = clock.now()
-    _keep_version(session, record, by=by, reason="repair", now=now)
-    record.repaired_at = at or now
     record.version += 1
     record.updated_at = now
-    session.flush()
-    events.emit(
-        session=session, kind="record.repaired", entity="record", entity_id=record.id, subject_id=record.subject_id
+
+
+def _state_hash(record: Record) -> str:
+    canonical = orjson.dumps(
+        {
+            "payload": record.payload,
+            "decision_date": record.decision_date,
+            "valid_from": record.valid_from,
+            "valid_to": record.valid_to,
+            "publish_until": record.publish_until,
+            "severity": record.severity,
+            "status": record.status,
+            "version": record.version,
+        },
+        option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
+        default=_json_default,
     )
+    return keyed_hash(canonical.decode())
+
+
+def correct_record(
+    *, session: Session, record: Record, changes: dict[str, Any], by: str, reason: str = "objection"
+) -> Record:
+    """A new version of ``record`` with ``changes`` (payload field codes or CORRECTABLE_COLUMNS); the state before is
+    kept in ``record_version`` with ``reason``. Values must already be normalised by the caller."""
+    now = clock.now()
+    _keep_version(session, record, reason=reason, by=by, now=now)
+    payload = dict(record.payload or {})
+    for key, value in changes.items():
+        if key in CORRECTABLE_COLUMNS:
+            setattr(record, key, value)
+        else:
+            payload[key] = value
+    record.payload = payload
+    record.content_hash = _state_hash(record)
+    session.flush()
+    record_changed(session=session, record=record, reason=reason, actor=by)
     return record
 
 
-def change_status(*, session: Session, record_id: int, status: str, by: str, reason: str) -> Record:
-    """Revoke or delete a record (or make it active again), keeping the earlier state and emitting the change."""
+def change_status(*, session: Session, record: Record, status: str, by: str, reason: str) -> Record:
+    """Revoke or delete a record (or make it active again): the row and every version stay in the archive."""
     if status not in {s.value for s in RecordStatus}:
         raise InvalidInput(f"未知记录状态：{status}")
-    record = session.get(Record, record_id)
-    if record is None:
-        raise NotFound(f"记录 {record_id} 不存在")
     if record.status == status:
         return record
-    now = clock.now()
-    _keep_version(session, record, by=by, reason=reason, now=now)
+    _keep_version(session, record, reason=reason, by=by, now=clock.now())
     record.status = status
-    record.version += 1
-    record.updated_at = now
+    record.content_hash = _state_hash(record)
     session.flush()
-    events.emit(
-        session=session,
-        kind="record.status",
-        entity="record",
-        entity_id=record.id,
-        subject_id=record.subject_id,
-        payload={"status": status},
-    )
+    record_changed(session=session, record=record, reason=reason, actor=by)
+    return record
+
+
+def delete_record(*, session: Session, record: Record, by: str, reason: str = "objection") -> Record:
+    """Status ``deleted`` (an objection found the record wrong): hidden everywhere, kept in the archive."""
+    return change_status(session=session, record=record, status=RecordStatus.DELETED.value, by=by, reason=reason)
+
+
+def mark_repaired(*, session: Session, record: Record, by: str, at: dt.datetime | None = None) -> Record:
+    """Credit repair approved: ``repaired_at`` set, so publication, measures and score deductions stop at once."""
+    now = clock.now()
+    _keep_version(session, record, reason="repair", by=by, now=now)
+    record.repaired_at = at or now
+    session.flush()
+    record_changed(session=session, record=record, reason="repair", actor=by)
     return record

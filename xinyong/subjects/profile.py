@@ -7,6 +7,7 @@ The public portal page, its JSON twin, the subject's own view and department vie
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +69,41 @@ class Section:
 
 
 @dataclass(frozen=True)
+class ExtraItem:
+    """One entry of a section another domain provides (a commitment, a self-declaration)."""
+
+    title: str
+    tags: list[str]
+    lines: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class ExtraSection:
+    key: str
+    title: str
+    items: list[ExtraItem]
+    note: str | None = None
+
+
+# Sections other domains add to the subject page, as "module:function(session=, subject_id=, viewer=)" returning an
+# ExtraSection or None; each provider decides what this viewer may see.
+EXTRA_SECTION_PROVIDERS = (
+    "xinyong.commitments.service:profile_section",
+    "xinyong.declarations.service:profile_section",
+)
+
+
+def extra_sections(*, session: Session, subject_id: int, viewer: Viewer) -> list[ExtraSection]:
+    found = []
+    for spec in EXTRA_SECTION_PROVIDERS:
+        module, _, name = spec.partition(":")
+        section = getattr(importlib.import_module(module), name)(session=session, subject_id=subject_id, viewer=viewer)
+        if section is not None:
+            found.append(section)
+    return found
+
+
+@dataclass(frozen=True)
 class SubjectProfile:
     code: str
     subject_id: int
@@ -85,6 +121,7 @@ class SubjectProfile:
     sections: list[Section]
     viewer: ViewerKind
     last_modified: dt.datetime
+    extras: list[ExtraSection] = field(default_factory=list)
 
     @property
     def record_count(self) -> int:
@@ -196,6 +233,7 @@ def profile(
         sections=[s for s in sections.values() if s.entries or s.key != "other"],
         viewer=viewer.kind,
         last_modified=last_modified,
+        extras=extra_sections(session=session, subject_id=subject.id, viewer=viewer),
     )
 
 

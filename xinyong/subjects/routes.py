@@ -14,7 +14,14 @@ from xinyong.subjects import profile as profiles
 from xinyong.subjects import search as searching
 from xinyong.subjects.models import SUBJECT_KIND_LABELS, SubjectKind
 from xinyong.subjects.profile import STATUS_LABELS, SubjectProfile
-from xinyong.subjects.schemas import RecordRead, SectionRead, SubjectPage, SubjectProfileRead, SubjectSummary
+from xinyong.subjects.schemas import (
+    ExtraSectionRead,
+    RecordRead,
+    SectionRead,
+    SubjectPage,
+    SubjectProfileRead,
+    SubjectSummary,
+)
 from xinyong.subjects.search import SearchResult
 from xinyong.web.caching import conditional_json
 
@@ -73,6 +80,12 @@ def profile_read(found: SubjectProfile) -> SubjectProfileRead:
                 records=[RecordRead.model_validate(profiles.payload_for(e)) for e in s.entries],
             )
             for s in found.sections
+        ],
+        extra_sections=[
+            ExtraSectionRead.model_validate(
+                {"key": x.key, "title": x.title, "note": x.note, "items": [vars(i) for i in x.items]}
+            )
+            for x in found.extras
         ],
     )
 

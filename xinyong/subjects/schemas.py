@@ -54,6 +54,19 @@ class SectionRead(BaseModel):
     records: list[RecordRead]
 
 
+class ExtraItemRead(BaseModel):
+    title: str
+    tags: list[str]
+    lines: list[tuple[str, str]]
+
+
+class ExtraSectionRead(BaseModel):
+    key: str = Field(description="commitments（信用承诺）/ declarations（自主申报）")
+    title: str
+    note: str | None = None
+    items: list[ExtraItemRead]
+
+
 class SubjectProfileRead(BaseModel):
     code: str
     name: str
@@ -69,3 +82,4 @@ class SubjectProfileRead(BaseModel):
     former_names: list[str]
     viewer: str = Field(description="按何种身份呈现：public / subject / shared / credit_office")
     sections: list[SectionRead]
+    extra_sections: list[ExtraSectionRead] = Field(default=[], description="信用承诺、自主申报（标注是否核实）")

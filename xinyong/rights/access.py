@@ -1,0 +1,46 @@
+"""Who may act on what: a subject on its own records, a source unit on its own records, the credit office on all."""
+
+from __future__ import annotations
+
+from xinyong.accounts.models import Role
+from xinyong.audit.service import Actor
+from xinyong.core.errors import Forbidden
+
+OFFICE_ROLES = (Role.CREDIT_OFFICE.value, Role.ADMIN.value)
+
+
+def is_office(actor: Actor) -> bool:
+    return actor.role in OFFICE_ROLES
+
+
+def require_office(actor: Actor, what: str) -> None:
+    if not is_office(actor):
+        raise Forbidden(f"当前角色（{actor.role}）无权{what}：限信用办工作人员")
+
+
+def require_subject(actor: Actor, subject_id: int, what: str) -> None:
+    """The actor is the subject itself (a verified subject account bound to ``subject_id``)."""
+    if actor.role != Role.SUBJECT.value or actor.subject_id is None:
+        raise Forbidden(f"只有经身份核验的信用主体账号可以{what}")
+    if actor.subject_id != subject_id:
+        raise Forbidden(f"只能对本主体的信息{what}")
+
+
+def require_unit(actor: Actor, unit_id: int | None, what: str) -> None:
+    """The actor is the source unit that owns the record (the credit office may act for any unit)."""
+    if is_office(actor):
+        return
+    if actor.role != Role.SOURCE_UNIT.value or actor.unit_id is None:
+        raise Forbidden(f"当前角色（{actor.role}）无权{what}")
+    if actor.unit_id != unit_id:
+        raise Forbidden(f"只能{what}本单位报送的信息")
+
+
+def may_read(actor: Actor, *, subject_id: int, unit_id: int | None) -> bool:
+    if is_office(actor):
+        return True
+    if actor.role == Role.SUBJECT.value:
+        return actor.subject_id == subject_id
+    if actor.role == Role.SOURCE_UNIT.value:
+        return actor.unit_id is not None and actor.unit_id == unit_id
+    return False

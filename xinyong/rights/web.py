@@ -1,0 +1,57 @@
+"""What the rights pages and API share: who is acting (an API key or a signed-in account), form tokens, views."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from xinyong.accounts.web import OptionalAccount, actor_of
+from xinyong.audit.service import Actor
+from xinyong.core.deps import OptionalActor, SessionDep
+from xinyong.core.errors import Forbidden, Unauthenticated
+from xinyong.portal.routes import csrf_token
+from xinyong.rights.deadlines import DueItem
+
+
+def rights_actor(actor: OptionalActor, account: OptionalAccount) -> Actor:
+    """An API key (source units' systems) or the session cookie (subjects, unit and office staff in the browser)."""
+    if actor is not None:
+        return actor
+    if account is not None:
+        return actor_of(account)
+    raise Unauthenticated("请先登录（或在请求头中提供 Authorization: Bearer <密钥>）")
+
+
+RightsActor = Annotated[Actor, Depends(rights_actor)]
+
+# Form posts use the shared request session (``SessionDep``): it commits before the response is sent, so the page a
+# redirect leads to already sees the write.
+FormSession = SessionDep
+FormAccount = OptionalAccount
+
+
+def check_form(request: Request, token: str) -> None:
+    import hmac
+
+    if not hmac.compare_digest(csrf_token(request), token):
+        raise Forbidden("表单已过期，请刷新页面后重试")
+
+
+def due_view(item: DueItem) -> dict[str, Any]:
+    return {
+        "kind": item.kind,
+        "id": item.id,
+        "no": item.no,
+        "subject_id": item.subject_id,
+        "source_unit_id": item.source_unit_id,
+        "status": item.status,
+        "status_label": item.status_label,
+        "waiting_for": item.waiting_for,
+        "step": item.step,
+        "step_label": item.step_label,
+        "due": item.due,
+        "provisional": item.provisional,
+        "overdue": item.overdue,
+        "days_left": item.days_left,
+    }
