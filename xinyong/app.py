@@ -19,6 +19,7 @@ from xinyong.core.errors import XinyongError
 from xinyong.core.logging import configure_logging, get_logger
 from xinyong.core.settings import get_settings
 from xinyong.web import csrf
+from xinyong.web.headers import SecurityHeaders
 from xinyong.web.templating import render, wants_html
 
 log = get_logger(__name__)
@@ -54,6 +55,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("xinyong.web", "static")]), name="static")
     _install_error_handlers(app)
+    app.add_middleware(SecurityHeaders, https=settings.public_url.startswith("https://"))
     return app
 
 

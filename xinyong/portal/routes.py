@@ -258,7 +258,7 @@ def login(
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         COOKIE, session_token(account), max_age=SESSION_HOURS * 3600, httponly=True, samesite="lax",
-        secure=get_settings().env == "production",
+        secure=get_settings().env == "production" or get_settings().public_url.startswith("https://"),
     )  # fmt: skip
     return response
 
