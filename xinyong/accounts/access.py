@@ -20,7 +20,7 @@ from fastapi import FastAPI, HTTPException, Request
 from starlette.routing import Route
 
 from xinyong.accounts import service as accounts
-from xinyong.accounts.models import Role
+from xinyong.accounts.models import ROLE_LABELS, Role
 from xinyong.core.database import session_scope
 from xinyong.core.deps import SessionDep, get_session
 from xinyong.core.errors import Forbidden, Unauthenticated
@@ -267,12 +267,13 @@ def enforce(request: Request, session: SessionDep) -> None:
         raise Forbidden("该接口未列入访问控制矩阵，拒绝访问")
     if rule.allows(ANONYMOUS):
         return
-    if rule.subscribers:
-        from xinyong.exchange import subscribers
+    from xinyong.exchange import subscribers
 
-        key = _bearer(request)
-        if key is not None and subscribers.is_subscriber_key(key):
+    key = _bearer(request)
+    if key is not None and rule.channel is not Channel.COOKIE and subscribers.is_subscriber_key(key):
+        if rule.subscribers:
             return  # the route authenticates the subscriber and checks its kind
+        raise Forbidden("订阅密钥无权访问此接口")
     if _uses_request_session(route):
         role = caller_role(request, session, rule.channel)
     else:
@@ -288,4 +289,5 @@ def enforce(request: Request, session: SessionDep) -> None:
         what = "API 密钥（Authorization: Bearer <密钥>）" if rule.channel is Channel.KEY else "登录"
         raise Unauthenticated(f"需要{what}")
     if not rule.allows(role):
-        raise Forbidden(f"当前角色（{role}）无权访问此功能")
+        allowed = "、".join(ROLE_LABELS[Role(r)] for r in ROLES if r != ANONYMOUS and rule.allows(r))
+        raise Forbidden(f"当前角色（{role}）无权访问此功能" + (f"（限{allowed}）" if allowed else ""))
