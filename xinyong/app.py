@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -13,10 +13,13 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from xinyong import __version__, hooks
+from xinyong.accounts import access
 from xinyong.core.database import get_engine
 from xinyong.core.errors import XinyongError
 from xinyong.core.logging import configure_logging, get_logger
 from xinyong.core.settings import get_settings
+from xinyong.web import csrf
+from xinyong.web.headers import SecurityHeaders
 from xinyong.web.templating import render, wants_html
 
 log = get_logger(__name__)
@@ -48,6 +51,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         title=f"{settings.site_name} — 公共信用信息平台 API",
         version=__version__,
         description="xinyong 公共信用信息平台的公开与政务接口。错误信息均为中文，字段名为国家标准字段代码。",
+        # The access matrix (xinyong/accounts/access.py) is checked before every route, before its body is read.
+        dependencies=[Depends(access.enforce), Depends(csrf.verify)],
     )
     app.state.engine = engine or get_engine()
     for domain in DOMAINS:
@@ -56,6 +61,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     hooks.install(app)
     app.mount("/static", StaticFiles(packages=[("xinyong.web", "static")]), name="static")
     _install_error_handlers(app)
+    app.add_middleware(SecurityHeaders, https=settings.public_url.startswith("https://"))
     return app
 
 

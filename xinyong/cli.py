@@ -31,7 +31,9 @@ app.add_typer(account_app, name="account")
 err = Console(stderr=True)
 
 # Domains with commands of their own; each module has ``register(app: typer.Typer)``.
-DOMAIN_COMMANDS = ("ingest", "demo", "portal", "lists", "monitoring", "evaluation", "reports", "exchange", "rights")
+DOMAIN_COMMANDS = (
+    "ingest", "demo", "portal", "lists", "monitoring", "evaluation", "reports", "exchange", "rights", "audit", "security",
+)  # fmt: skip
 
 
 @db_app.command("upgrade")

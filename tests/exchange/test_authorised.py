@@ -21,6 +21,7 @@ from xinyong.core.database import session_scope
 from xinyong.exchange import subscribers
 from xinyong.exchange.models import SubscriberKind
 from xinyong.subjects.search import find_by_code
+from xinyong.web import csrf
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -52,6 +53,8 @@ def test_authorised_read_lifecycle(fresh_db: Database, tmp_path: Path) -> None:
         owner.post("/login", data={"username": "company6", "password": "pw-123456"}, follow_redirects=False).status_code
         == 303
     )
+    # A script using the session cookie sends the CSRF token in a header (xinyong/web/csrf.py).
+    owner.headers["X-CSRF-Token"] = csrf.token_for(owner.cookies["xy_session"].strip('"'))
     granted = owner.post("/api/v1/me/authorisations", json={"agency_id": bank_id, "purpose": "贷款审批",
                                                              "valid_to": "2026-12-31"})  # fmt: skip
     assert granted.status_code == 201, granted.text

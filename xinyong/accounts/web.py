@@ -24,8 +24,9 @@ from xinyong.core import clock
 from xinyong.core.deps import SessionDep
 from xinyong.core.errors import Forbidden, Unauthenticated
 from xinyong.core.settings import get_settings
+from xinyong.web import csrf
 
-COOKIE = "xy_session"
+COOKIE = csrf.COOKIE
 SESSION_HOURS = 8
 MAX_FAILURES = 5
 LOCK_MINUTES = 15

@@ -28,3 +28,16 @@ class AuditEvent(Base):
     subject_id: Mapped[int | None] = mapped_column(BigId, index=True, comment="涉及的主体")
     purpose: Mapped[str | None] = mapped_column(sa.String(200), comment="用途（查询非公开信息时）")
     detail: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    prev_hash: Mapped[str | None] = mapped_column(sa.String(64), comment="上一条的散列")
+    hash: Mapped[str | None] = mapped_column(sa.String(64), comment="本条散列（含上一条）")
+
+
+class AuditChainHead(Base):
+    """The last link of the chain; locked by every writer so concurrent transactions append one after another."""
+
+    __tablename__ = "audit_chain_head"
+    __table_args__ = ({"comment": "审计链的链头（一行；写审计时加锁，使链在并发下不分叉）"},)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    last_id: Mapped[int] = mapped_column(BigId)
+    last_hash: Mapped[str] = mapped_column(sa.String(64))

@@ -60,6 +60,7 @@ def get_check(check_id: str, session: SessionDep, actor: CurrentActor) -> dict[s
 
 @router.post("/api/v1/checks/{check_id}/feedback", status_code=201, summary="核查反馈：措施是否实施及理由")
 def post_feedback(check_id: str, body: FeedbackCreate, session: SessionDep, actor: CurrentActor) -> dict[str, Any]:
+    require_role(actor, *CHECKERS)  # was open to any key (a source unit or subject could answer a clerk's check)
     items = [checks.FeedbackItem(**i.model_dump()) for i in body.items]
     checks.record_feedback(session=session, actor=actor, check_no=check_id, items=items, department=body.department)
     return {"check_id": check_id, "feedback": _feedback(session, checks.get_check(session=session, check_no=check_id))}

@@ -31,6 +31,11 @@ class Settings(BaseSettings):
         default=DEV_PII_KEY,
         description="Base64 of the 32-byte AES-GCM key that encrypts personal identifiers at rest.",
     )
+    pii_keys_old: str = Field(
+        default="",
+        description="Comma-separated base64 keys that encrypted personal identifiers before a rotation "
+        "(still accepted for decryption until `xinyong keys rotate` has re-encrypted every row).",
+    )
     hash_key: str = Field(
         default=DEV_HASH_KEY, description="Key of the keyed hash through which identifiers are looked up."
     )
@@ -120,6 +125,9 @@ class Settings(BaseSettings):
         description="How long a worker owns a subscriber's deliveries before another may take over it.",
     )
 
+    def old_pii_keys(self) -> list[str]:
+        return [k.strip() for k in self.pii_keys_old.split(",") if k.strip()]
+
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Settings:
         if self.env == "production":
@@ -130,9 +138,12 @@ class Settings(BaseSettings):
             ):
                 if getattr(self, name) == default:
                     raise ValueError(f"XINYONG_{name.upper()} must be set to a secret value in production")
-        key = base64.b64decode(self.pii_key)
-        if len(key) != 32:
-            raise ValueError("XINYONG_PII_KEY must be the base64 encoding of exactly 32 bytes")
+        for name, value in (
+            ("XINYONG_PII_KEY", self.pii_key),
+            *(("XINYONG_PII_KEYS_OLD", k) for k in self.old_pii_keys()),
+        ):
+            if len(base64.b64decode(value)) != 32:
+                raise ValueError(f"{name} must be the base64 encoding of exactly 32 bytes")
         return self
 
 

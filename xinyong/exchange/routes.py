@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 from typing import Annotated, Any
 
@@ -13,17 +12,17 @@ from pydantic import BaseModel, Field
 
 from xinyong.accounts import service as accounts
 from xinyong.accounts.models import Role
-from xinyong.accounts.web import COOKIE, OptionalAccount, actor_of
+from xinyong.accounts.web import OptionalAccount, actor_of
 from xinyong.audit.service import Actor
 from xinyong.core.deps import SessionDep, _bearer
 from xinyong.core.errors import Forbidden, Unauthenticated
-from xinyong.core.settings import get_settings
 from xinyong.disclosure import Viewer
 from xinyong.exchange import authorised, feed, subscribers
 from xinyong.exchange.models import Subscriber, SubscriberKind, WebhookDelivery
 from xinyong.subjects import profile as profiles
 from xinyong.subjects.routes import profile_read
 from xinyong.subjects.search import subject_ref
+from xinyong.web import csrf
 from xinyong.web.templating import render
 
 router = APIRouter(tags=["共享交换"])
@@ -268,8 +267,7 @@ def own_revoke(session: SessionDep, account: OptionalAccount, authorisation_id: 
 
 
 def _csrf(request: Request) -> str:
-    cookie = request.cookies.get(COOKIE, "")
-    return hmac.new(get_settings().secret_key.encode(), b"csrf:" + cookie.encode(), hashlib.sha256).hexdigest()[:32]
+    return csrf.csrf_token(request)
 
 
 @router.get("/me/authorisations", include_in_schema=False)
@@ -294,7 +292,7 @@ def own_page_action(
     request: Request,
     session: SessionDep,
     account: OptionalAccount,
-    token: Annotated[str, Form()],
+    csrf: Annotated[str, Form()],
     action: Annotated[str, Form()],
     agency_id: Annotated[int | None, Form()] = None,
     purpose: Annotated[str, Form()] = "",
@@ -303,7 +301,7 @@ def own_page_action(
     authorisation_id: Annotated[int | None, Form()] = None,
 ) -> Response:
     actor = _own(account)
-    if not hmac.compare_digest(_csrf(request), token):
+    if not hmac.compare_digest(_csrf(request), csrf):
         raise Forbidden("表单已过期，请刷新页面后重试")
     if action == "revoke" and authorisation_id is not None:
         authorised.revoke(session=session, actor=actor, authorisation_id=authorisation_id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 from typing import Annotated
 
@@ -27,8 +26,9 @@ from xinyong.subjects import profile as profiles
 from xinyong.subjects import search as searching
 from xinyong.subjects.routes import profile_read
 from xinyong.subjects.schemas import SubjectProfileRead
+from xinyong.web import csrf
 from xinyong.web.caching import conditional, conditional_json
-from xinyong.web.templating import environment, render
+from xinyong.web.templating import render
 
 router = APIRouter(tags=["信用门户"])
 FairUse = [Depends(fair_use)]
@@ -227,18 +227,12 @@ def article_page(request: Request, session: SessionDep, category: str, article_i
 # ---- sign-in, own record, editor -------------------------------------------------------------------------------
 
 
-def csrf_token(request: Request) -> str:
-    """A form token bound to the session cookie, so another site cannot post forms for a signed-in user."""
-    cookie = request.cookies.get(COOKIE, "")
-    return hmac.new(get_settings().secret_key.encode(), b"csrf:" + cookie.encode(), hashlib.sha256).hexdigest()[:32]
+csrf_token = csrf.csrf_token  # one mechanism for every form (xinyong/web/csrf.py)
 
 
 def _check_csrf(request: Request, token: str) -> None:
     if not hmac.compare_digest(csrf_token(request), token):
         raise Forbidden("表单已过期，请刷新页面后重试")
-
-
-environment.globals["csrf_token"] = csrf_token
 
 
 @router.get("/login", include_in_schema=False)
@@ -264,7 +258,7 @@ def login(
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         COOKIE, session_token(account), max_age=SESSION_HOURS * 3600, httponly=True, samesite="lax",
-        secure=get_settings().env == "production",
+        secure=get_settings().env == "production" or get_settings().public_url.startswith("https://"),
     )  # fmt: skip
     return response
 

@@ -19,6 +19,7 @@ from markupsafe import Markup, escape
 
 from xinyong.core import clock
 from xinyong.core.settings import get_settings
+from xinyong.web import csrf
 
 PACKAGE = Path(__file__).resolve().parent.parent
 
@@ -59,6 +60,7 @@ def china_date(value: dt.datetime | None) -> str:
 environment.filters["highlight"] = highlight
 environment.filters["china_date"] = china_date
 environment.filters["paragraphs"] = paragraphs
+environment.globals["csrf_token"] = csrf.csrf_token
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:

@@ -1,0 +1,1 @@
+"""Security operations: personal-data key rotation, backup and restore."""
