@@ -32,7 +32,8 @@ err = Console(stderr=True)
 
 # Domains with commands of their own; each module has ``register(app: typer.Typer)``.
 DOMAIN_COMMANDS = (
-    "ingest", "demo", "portal", "lists", "monitoring", "evaluation", "reports", "exchange", "rights", "audit", "security",
+    "ingest", "demo", "portal", "lists", "monitoring", "evaluation",
+    "reports", "exchange", "rights", "audit", "security",
 )  # fmt: skip
 
 
