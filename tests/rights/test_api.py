@@ -4,6 +4,7 @@ API; registration with the development verifier; who may call what (403)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -14,7 +15,7 @@ from tests import factories
 from tests.conftest import Database
 from tests.rights.conftest import World
 from xinyong.accounts import service as accounts
-from xinyong.accounts.models import Role
+from xinyong.accounts.models import Account, Role
 from xinyong.accounts.web import COOKIE, session_token
 from xinyong.app import create_app
 from xinyong.audit.service import Actor
@@ -22,6 +23,7 @@ from xinyong.core.deps import get_session
 from xinyong.core.settings import reset_settings
 from xinyong.lists import service as lists
 from xinyong.portal.publicity import forget_figures
+from xinyong.web import csrf
 
 
 @pytest.fixture
@@ -41,8 +43,10 @@ def client(session: Session, db: Database, monkeypatch: pytest.MonkeyPatch) -> I
 
 
 def _cookie(session: Session, username: str, role: Role, **kw: object) -> dict[str, str]:
+    """Headers of a script using the session cookie: it sends the CSRF token in a header (xinyong/web/csrf.py)."""
     account = accounts.create_account(session=session, username=username, role=role, password="pw-12345678", **kw)  # type: ignore[arg-type]
-    return {"Cookie": f"{COOKIE}={session_token(account)}"}
+    cookie = session_token(account)
+    return {"Cookie": f"{COOKIE}={cookie}", "X-CSRF-Token": csrf.token_for(cookie)}
 
 
 def _key(session: Session, role: Role, unit: object = None) -> dict[str, str]:
@@ -219,8 +223,6 @@ def test_register_with_the_development_verifier(client: TestClient, session: Ses
     r = client.post("/register", headers=html, data={"code": world.company.uscc, "name": world.company.name,
                     "username": "newco", "password": "pw-12345678", "email": "a@example.com"})  # fmt: skip
     assert r.status_code == 200
-    import re
-
     code = re.search(r'id="dev-code">(\d{6})<', r.text)
     token = re.search(r'name="token" value="([^"]+)"', r.text)
     assert code and token
@@ -244,6 +246,68 @@ def test_register_with_the_development_verifier(client: TestClient, session: Ses
     person = factories.subject(
         session, name="王五", kind=factories.SubjectKind.NATURAL_PERSON, id_number=factories.citizen_id(77)
     )
-    r = client.post("/register", headers=html, data={"code": factories.citizen_id(77), "name": "王五",
-                    "username": "wangwu", "password": "pw-12345678"})  # fmt: skip
+    # Signed in now, so the browser sends the session cookie: the form must carry the CSRF token.
+    person_form = {"code": factories.citizen_id(77), "name": "王五", "username": "wangwu", "password": "pw-12345678"}
+    assert client.post("/register", headers=html, data=person_form).status_code == 403
+    form_token = re.search(r'name="csrf" value="([^"]+)"', client.get("/register", headers=html).text)
+    assert form_token
+    r = client.post("/register", headers=html, data=person_form | {"csrf": form_token.group(1)})
     assert r.status_code == 200 and person.id
+
+
+def test_forms_and_cookie_posts_need_the_csrf_token(client: TestClient, session: Session, world: World) -> None:
+    me = _cookie(session, "hengxin5", Role.SUBJECT, subject_id=world.company.id)
+    office = _cookie(session, "office5", Role.CREDIT_OFFICE)
+    body = {"record_id": world.penalty.id, "reasons": "处罚金额录入有误"}
+    no_token = {k: v for k, v in me.items() if k != "X-CSRF-Token"}
+    refused = client.post("/api/v1/objections", json=body, headers=no_token)
+    assert refused.status_code == 403 and "CSRF" in refused.json()["message"]
+    assert client.get("/api/v1/objections", headers=me).json()["total"] == 0
+    wrong = client.post("/api/v1/objections", json=body, headers=no_token | {"X-CSRF-Token": "0" * 64})
+    assert wrong.status_code == 403
+    oid = client.post("/api/v1/objections", json=body, headers=me).json()["id"]
+
+    # The office's handling page: its forms carry the token in the hidden field ``csrf``.
+    office_cookie = {"Cookie": office["Cookie"]}
+    page = client.get(f"/office/objections/{oid}", headers=office_cookie)
+    assert page.status_code == 200
+    tokens = set(re.findall(r'name="csrf" value="([^"]+)"', page.text))
+    assert len(tokens) == 1
+    step = f"/office/objections/{oid}/accept"
+    assert client.post(step, headers=office_cookie, data={}, follow_redirects=False).status_code == 403
+    assert client.post(step, headers=office_cookie, data={"csrf": "x"}, follow_redirects=False).status_code == 403
+    assert client.get(f"/api/v1/objections/{oid}", headers=me).json()["status"] == "submitted"
+    done = client.post(step, headers=office_cookie, data={"csrf": tokens.pop()}, follow_redirects=False)
+    assert done.status_code == 303
+    assert client.get(f"/api/v1/objections/{oid}", headers=me).json()["status"] == "accepted"
+
+
+def test_who_may_ask_and_handle(client: TestClient, session: Session, world: World) -> None:
+    me = _cookie(session, "hengxin6", Role.SUBJECT, subject_id=world.company.id)
+    other = _cookie(session, "other6", Role.SUBJECT, subject_id=world.other.id)
+    unit_key, other_unit_key = _key(session, Role.SOURCE_UNIT, world.unit), _key(session, Role.SOURCE_UNIT,
+                                                                                 world.other_unit)  # fmt: skip
+    checker = _key(session, Role.CHECKER)
+    ask = f"/api/v1/repairs/eligibility?record_id={world.penalty.id}"
+    # Whether a record can be repaired names it and tells whether it was deleted or repaired: not for everybody.
+    assert client.get(ask, headers=me).status_code == 200
+    assert client.get(ask, headers=unit_key).status_code == 200
+    assert client.get(ask, headers=other).status_code == 403
+    assert client.get(ask, headers=other_unit_key).status_code == 403
+    assert client.get(ask, headers=checker).status_code == 403
+    # A subject's own API key acts for its subject; a key of another subject is refused.
+    own_key = _key(session, Role.SUBJECT)
+    other_key = _key(session, Role.SUBJECT)
+    for headers, subject in ((own_key, world.company), (other_key, world.other)):
+        key_row = accounts.authenticate_key(session=session, key=headers["Authorization"].split()[1])[0]
+        session.get(Account, key_row.account_id).subject_id = subject.id  # type: ignore[union-attr]
+    session.flush()
+    body = {"record_id": world.penalty.id, "reasons": "处罚金额录入有误"}
+    assert client.post("/api/v1/objections", json=body, headers=other_key).status_code == 403
+    r = client.post("/api/v1/objections", json=body, headers=own_key)
+    assert r.status_code == 201, r.text
+    # The handling pages are for the office and the units; the subject follows its application under /me/rights.
+    page = f"/office/objections/{r.json()['id']}"
+    assert client.get(page, headers=me, follow_redirects=False).status_code == 403
+    assert client.get("/me/rights", headers=me).status_code == 200
+    assert client.get("/office/rights", headers=me, follow_redirects=False).status_code == 403

@@ -97,8 +97,9 @@ def test_objection_and_repair_from_the_portal(
             assert "已转信息提供单位核实" in office.locator("#status").inner_text()
 
             unit = browser.new_context().new_page()
-            _login(unit, base, "unit", "/office/rights")
-            unit.goto(base + f"/office/objections/{office.url.rsplit('/', 1)[1]}")
+            objection_page = f"/office/objections/{office.url.rsplit('/', 1)[1]}"
+            _login(unit, base, "unit", objection_page)
+            unit.wait_for_url("**" + objection_page)
             unit.select_option("select[name=outcome]", "corrected")
             unit.fill("input[name=field]", "CF_NR")
             unit.fill("input[name=value]", "罚款人民币2万元")

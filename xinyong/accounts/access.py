@@ -42,6 +42,7 @@ class Scope(enum.StrEnum):
     UNIT = "unit"  # a source unit sees only its own batches / records
     SUBJECT = "subject"  # a subject sees and acts only on itself
     REGION = "region"  # staff with a region see only their region
+    OWN = "own"  # a subject sees only its own applications, a source unit those about its own records, the office all
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,11 @@ CHECKER_KEY = _rule("COD", Channel.KEY)
 OFFICE_KEY = _rule("OD", Channel.KEY)
 BATCH_READ = _rule("UOD", Channel.KEY, Scope.UNIT)
 SUBSCRIBER_ONLY = _rule("", Channel.KEY, subscribers=True)
+OWN_API = _rule("S", Channel.ANY, Scope.SUBJECT)  # a subject's own applications, by key or cookie
+OFFICE_ANY = _rule("OD", Channel.ANY)
+UNIT_ANY = _rule("UOD", Channel.ANY, Scope.UNIT)  # the unit that owns the record (the office may act for it)
+RIGHTS_READ = _rule("SUOD", Channel.ANY, Scope.OWN)
+RIGHTS_DESK = _rule("UOD", Channel.COOKIE, Scope.UNIT)  # the handling pages of the office and the source unit
 
 # (method, path template) → rule. HEAD follows GET.
 ACCESS: dict[tuple[str, str], Rule] = {
@@ -196,6 +202,58 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/v1/me/authorisations/{authorisation_id}"): OWN_PAGE,
     ("GET", "/me/authorisations"): OWN_PAGE,
     ("POST", "/me/authorisations"): OWN_PAGE,
+    # rights (issue 5). The API takes a key or the cookie. A subject files and follows only its own applications; the
+    # credit office accepts, refuses, forwards, answers and decides; the source unit whose record it is verifies an
+    # objection and gives its opinion on a repair (the office may act for a unit). Checkers have no part in it.
+    ("GET", "/register"): PUBLIC,
+    ("POST", "/register"): PUBLIC,
+    ("POST", "/register/confirm"): PUBLIC,
+    ("GET", "/me/rights"): OWN_PAGE,
+    ("GET", "/api/v1/me/notices"): OWN_API,
+    ("GET", "/api/v1/rights/due"): _rule("UOD", Channel.ANY, Scope.UNIT),
+    ("GET", "/office/rights"): _rule("OD", Channel.COOKIE),
+    ("POST", "/api/v1/objections"): OWN_API,
+    ("GET", "/api/v1/objections"): RIGHTS_READ,
+    ("GET", "/api/v1/objections/{objection_id}"): RIGHTS_READ,
+    ("POST", "/api/v1/objections/{objection_id}/attachments"): OWN_API,
+    ("POST", "/api/v1/objections/{objection_id}/accept"): OFFICE_ANY,
+    ("POST", "/api/v1/objections/{objection_id}/refuse"): OFFICE_ANY,
+    ("POST", "/api/v1/objections/{objection_id}/forward"): OFFICE_ANY,
+    ("POST", "/api/v1/objections/{objection_id}/verify"): UNIT_ANY,
+    ("POST", "/api/v1/objections/{objection_id}/answer"): OFFICE_ANY,
+    ("GET", "/me/objections/new"): OWN_PAGE,
+    ("POST", "/me/objections"): OWN_PAGE,
+    ("GET", "/office/objections/{objection_id}"): RIGHTS_DESK,
+    ("POST", "/office/objections/{objection_id}/{step}"): RIGHTS_DESK,  # the service checks the step's role
+    ("GET", "/api/v1/repairs/eligibility"): RIGHTS_READ,
+    ("POST", "/api/v1/repairs"): OWN_API,
+    ("GET", "/api/v1/repairs"): RIGHTS_READ,
+    ("GET", "/api/v1/repairs/{application_id}"): RIGHTS_READ,
+    ("POST", "/api/v1/repairs/{application_id}/attachments"): OWN_API,
+    ("POST", "/api/v1/repairs/{application_id}/accept"): OFFICE_ANY,
+    ("POST", "/api/v1/repairs/{application_id}/decline"): OFFICE_ANY,
+    ("POST", "/api/v1/repairs/{application_id}/opinion"): UNIT_ANY,
+    ("POST", "/api/v1/repairs/{application_id}/approve"): OFFICE_ANY,
+    ("POST", "/api/v1/repairs/{application_id}/refuse"): OFFICE_ANY,
+    ("GET", "/me/repairs/new"): OWN_PAGE,
+    ("POST", "/me/repairs"): OWN_PAGE,
+    ("GET", "/office/repairs/{application_id}"): RIGHTS_DESK,
+    ("POST", "/office/repairs/{application_id}/{step}"): RIGHTS_DESK,
+    # commitments: the templates are public text; departments (and checkers, for 告知承诺制) read signed commitments;
+    # only a department records fulfilment or breach (a breach becomes a record of that unit)
+    ("GET", "/api/v1/commitment-templates"): PUBLIC,
+    ("POST", "/api/v1/commitments"): OWN_API,
+    ("GET", "/api/v1/commitments"): _rule("SUCOD", Channel.ANY, Scope.SUBJECT),
+    ("POST", "/api/v1/commitments/{commitment_id}/fulfilment"): _rule("U", Channel.ANY, Scope.UNIT),
+    # self-declarations: a subject declares; a department or the office reads and verifies
+    ("POST", "/api/v1/declarations"): OWN_API,
+    ("GET", "/api/v1/declarations"): _rule("SUOD", Channel.ANY, Scope.SUBJECT),
+    ("POST", "/api/v1/declarations/{declaration_id}/verify"): _rule("UOD", Channel.ANY),
+    # the list queue (console section of the lists domain)
+    ("GET", "/console/list-queue"): STAFF_PAGE,
+    ("POST", "/console/list-queue/{entry_id}/notice"): STAFF_PAGE,
+    ("POST", "/console/list-queue/{entry_id}/listing"): STAFF_PAGE,
+    ("POST", "/console/list-queue/{entry_id}/withdrawal"): STAFF_PAGE,
 }
 
 # Mounted file trees (not routes): public.

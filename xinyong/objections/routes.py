@@ -18,8 +18,9 @@ from xinyong.objections.models import OBJECTION_STATUS_LABELS, Objection, Object
 from xinyong.objections.schemas import Answer, Note, ObjectionCreate, Refusal, Verification
 from xinyong.records.models import Record
 from xinyong.rights import attachments
+from xinyong.rights.access import require_desk
 from xinyong.rights.steps import history
-from xinyong.rights.web import FormAccount, FormSession, RightsActor, check_form
+from xinyong.rights.web import FormAccount, FormSession, RightsActor
 from xinyong.web.templating import render
 
 router = APIRouter(tags=["异议、信用修复与信用承诺"])
@@ -160,7 +161,7 @@ def objection_form(request: Request, session: SessionDep, account: OptionalAccou
     if account is None:
         return RedirectResponse(f"/login?next=/me/objections/new?record={record}", status_code=303)
     context = _record_context(session, record)
-    if context["record"].subject_id != account.subject_id:
+    if account.subject_id is None or context["record"].subject_id != account.subject_id:
         raise Forbidden("只能对本主体的信息提出异议")
     return render(request, "objections/form.html", context | {"error": None})
 
@@ -172,7 +173,6 @@ async def objection_submit(
     account: FormAccount,
     record_id: Annotated[int, Form()],
     reasons: Annotated[str, Form()],
-    csrf: Annotated[str, Form()],
     request_kind: Annotated[str, Form()] = "correct",
     correct_value: Annotated[str, Form()] = "",
     files: Annotated[list[UploadFile] | None, File()] = None,
@@ -180,7 +180,6 @@ async def objection_submit(
     actor = _subject_actor(account)
     if actor is None:
         return RedirectResponse("/login?next=/me", status_code=303)
-    check_form(request, csrf)
     try:
         uploads = [(u.filename, await u.read(attachments_limit() + 1)) for u in files or [] if u.filename]
         for name, content in uploads:  # checked before anything is written
@@ -203,6 +202,7 @@ def office_objection(request: Request, session: SessionDep, account: OptionalAcc
     if account is None:
         return RedirectResponse(f"/login?next=/office/objections/{objection_id}", status_code=303)
     actor = actor_of(account)
+    require_desk(actor)
     row = objections.get(session=session, objection_id=objection_id, actor=actor)
     context = _record_context(session, row.record_id)
     return render(request, "objections/office.html", context | {"o": objection_view(session, row), "actor": actor})
@@ -215,7 +215,6 @@ def office_objection_step(
     account: FormAccount,
     objection_id: int,
     step: str,
-    csrf: Annotated[str, Form()],
     text: Annotated[str, Form()] = "",
     outcome: Annotated[str, Form()] = "",
     field: Annotated[str, Form()] = "",
@@ -224,7 +223,7 @@ def office_objection_step(
     if account is None:
         return RedirectResponse("/login", status_code=303)
     actor = actor_of(account)
-    check_form(request, csrf)
+    require_desk(actor)
     if step == "accept":
         objections.accept(session=session, actor=actor, objection_id=objection_id, note=text or None)
     elif step == "refuse":

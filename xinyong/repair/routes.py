@@ -18,8 +18,9 @@ from xinyong.records.models import Record
 from xinyong.repair import service as repairs
 from xinyong.repair.models import REPAIR_STATUS_LABELS, RepairApplication, RepairStatus
 from xinyong.rights import attachments
+from xinyong.rights.access import require_desk
 from xinyong.rights.steps import history
-from xinyong.rights.web import FormAccount, FormSession, RightsActor, check_form
+from xinyong.rights.web import FormAccount, FormSession, RightsActor
 from xinyong.web.templating import render
 
 router = APIRouter(tags=["异议、信用修复与信用承诺"])
@@ -87,7 +88,7 @@ def repair_view(session: Session, row: RepairApplication) -> dict[str, Any]:
 def eligibility(
     session: SessionDep, actor: RightsActor, record_id: int | None = None, list_entry_id: int | None = None
 ) -> dict[str, Any]:
-    return repairs.eligibility(session=session, record_id=record_id, list_entry_id=list_entry_id)
+    return repairs.eligibility(session=session, record_id=record_id, list_entry_id=list_entry_id, actor=actor)
 
 
 @router.post("/api/v1/repairs", status_code=201, summary="申请信用修复（信用主体）")
@@ -173,7 +174,7 @@ def repair_form(request: Request, session: SessionDep, account: OptionalAccount,
     row = session.get(Record, record)
     if row is None:
         raise NotFound(f"信用信息记录 {record} 不存在")
-    if row.subject_id != account.subject_id:
+    if account.subject_id is None or row.subject_id != account.subject_id:
         raise Forbidden("只能为本主体的信息申请信用修复")
     info = repairs.eligibility(session=session, record_id=record)
     return render(request, "repair/form.html", {"record": row, "info": info, "error": None})
@@ -185,9 +186,8 @@ async def repair_submit(request: Request, session: FormSession, account: FormAcc
         return RedirectResponse("/login?next=/me", status_code=303)
     actor = actor_of(account)
     form = await request.form()
-    check_form(request, str(form.get("csrf", "")))
     record_id = int(str(form.get("record_id", "0")) or 0)
-    info = repairs.eligibility(session=session, record_id=record_id)
+    info = repairs.eligibility(session=session, record_id=record_id, actor=actor)
     evidence = {i["code"]: str(form.get(f"evidence_{i['code']}", "")) for i in info["checklist"]}
     try:
         uploads = []
@@ -217,6 +217,7 @@ def office_repair(request: Request, session: SessionDep, account: OptionalAccoun
     if account is None:
         return RedirectResponse(f"/login?next=/office/repairs/{application_id}", status_code=303)
     actor = actor_of(account)
+    require_desk(actor)
     row = repairs.get(session=session, application_id=application_id, actor=actor)
     record = session.get(Record, row.record_id) if row.record_id else None
     return render(request, "repair/office.html", {"r": repair_view(session, row), "record": record, "actor": actor})
@@ -229,14 +230,13 @@ def office_repair_step(
     account: FormAccount,
     application_id: int,
     step: str,
-    csrf: Annotated[str, Form()],
     text: Annotated[str, Form()] = "",
     agree: Annotated[str, Form()] = "",
 ) -> Response:
     if account is None:
         return RedirectResponse("/login", status_code=303)
     actor = actor_of(account)
-    check_form(request, csrf)
+    require_desk(actor)
     if step == "accept":
         repairs.accept(session=session, actor=actor, application_id=application_id, note=text or None)
     elif step == "decline":

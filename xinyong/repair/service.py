@@ -147,9 +147,16 @@ class Target:
         return RepairApplication.list_entry_id == self.entry.id
 
 
-def eligibility(*, session: Session, record_id: int | None = None, list_entry_id: int | None = None) -> dict[str, Any]:
-    """Whether repair may be applied for today, from when, with which checklist (for the form and the API)."""
+def eligibility(
+    *, session: Session, record_id: int | None = None, list_entry_id: int | None = None, actor: Actor | None = None
+) -> dict[str, Any]:
+    """Whether repair may be applied for today, from when, with which checklist (for the form and the API).
+
+    With ``actor``: only the subject concerned, the unit whose record it is and the office may ask (the answer names
+    the record and says whether it was deleted, repaired or is on a list not yet public)."""
     target = Target(session, record_id=record_id, list_entry_id=list_entry_id)
+    if actor is not None and not may_read(actor, subject_id=target.subject_id, unit_id=target.unit_id):
+        raise Forbidden("只能查询本主体或本单位报送信息的信用修复条件")
     today = clock.today()
     problem = target.problem or (
         f"最短公示期尚未届满，{target.eligible_from} 起方可申请" if today < target.eligible_from else None

@@ -18,6 +18,13 @@ def require_office(actor: Actor, what: str) -> None:
         raise Forbidden(f"当前角色（{actor.role}）无权{what}：限信用办工作人员")
 
 
+def require_desk(actor: Actor) -> None:
+    """The handling pages (/office/...) are for the credit office and source units; a subject follows its own
+    applications under /me/rights."""
+    if not is_office(actor) and actor.role != Role.SOURCE_UNIT.value:
+        raise Forbidden(f"当前角色（{actor.role}）无权办理异议与信用修复：限信用办和信息提供单位")
+
+
 def require_subject(actor: Actor, subject_id: int, what: str) -> None:
     """The actor is the subject itself (a verified subject account bound to ``subject_id``)."""
     if actor.role != Role.SUBJECT.value or actor.subject_id is None:

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from xinyong.accounts.web import OptionalAccount, actor_of
 from xinyong.core.deps import SessionDep
-from xinyong.core.errors import ConfigurationError, Conflict, InvalidInput, NotFound, Unauthenticated
+from xinyong.core.errors import ConfigurationError, Conflict, Forbidden, InvalidInput, NotFound
 from xinyong.objections import service as objections
 from xinyong.objections.models import OBJECTION_STATUS_LABELS, ObjectionStatus
 from xinyong.repair import service as repairs
@@ -89,7 +89,7 @@ def my_rights(request: Request, session: SessionDep, account: OptionalAccount) -
         return RedirectResponse("/login?next=/me/rights", status_code=303)
     actor = actor_of(account)
     if actor.role != "subject" or actor.subject_id is None:
-        return RedirectResponse("/office/rights" if is_office(actor) else "/", status_code=303)
+        raise Forbidden("只有经身份核验的信用主体账号可以查看本页（信用办请到 /office/rights 办理）")
     context = _my_items(session, actor) | {
         "notices": notices.notices_of(session=session, subject_id=actor.subject_id),
         "messages": outbox.messages_for_subject(session=session, subject_id=actor.subject_id, limit=20),
@@ -100,7 +100,7 @@ def my_rights(request: Request, session: SessionDep, account: OptionalAccount) -
 @router.get("/api/v1/me/notices", summary="本主体收到的失信告知书与通知")
 def my_notices(session: SessionDep, actor: RightsActor) -> dict[str, Any]:
     if actor.role != "subject" or actor.subject_id is None:
-        raise Unauthenticated("需以信用主体账号登录")
+        raise Forbidden("需以经身份核验的信用主体账号访问")
     return {
         "notices": [
             {"id": n.id, "title": n.title, "body": n.body, "facts": n.facts, "created_at": n.created_at}

@@ -1,22 +1,31 @@
-"""What the rights pages and API share: who is acting (an API key or a signed-in account), form tokens, views."""
+"""What the rights pages and API share: who is acting (an API key or a signed-in account), views.
+
+Form posts are guarded by the app-wide CSRF check (``xinyong.web.csrf``): the forms carry the hidden field ``csrf``.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
+from xinyong.accounts.models import Account, Role
 from xinyong.accounts.web import OptionalAccount, actor_of
 from xinyong.audit.service import Actor
 from xinyong.core.deps import OptionalActor, SessionDep
-from xinyong.core.errors import Forbidden, Unauthenticated
-from xinyong.portal.routes import csrf_token
+from xinyong.core.errors import Unauthenticated
 from xinyong.rights.deadlines import DueItem
 
 
-def rights_actor(actor: OptionalActor, account: OptionalAccount) -> Actor:
-    """An API key (source units' systems) or the session cookie (subjects, unit and office staff in the browser)."""
+def rights_actor(session: SessionDep, actor: OptionalActor, account: OptionalAccount) -> Actor:
+    """An API key (source units' systems, a subject's own key) or the session cookie (subjects, unit and office staff
+    in the browser)."""
     if actor is not None:
+        if actor.role == Role.SUBJECT.value and actor.subject_id is None and actor.account_id is not None:
+            # A subject's key acts for the subject its account is bound to (as /api/v1/evaluation reads it).
+            owner = session.get(Account, actor.account_id)
+            return replace(actor, subject_id=owner.subject_id if owner else None)
         return actor
     if account is not None:
         return actor_of(account)
@@ -29,13 +38,6 @@ RightsActor = Annotated[Actor, Depends(rights_actor)]
 # redirect leads to already sees the write.
 FormSession = SessionDep
 FormAccount = OptionalAccount
-
-
-def check_form(request: Request, token: str) -> None:
-    import hmac
-
-    if not hmac.compare_digest(csrf_token(request), token):
-        raise Forbidden("表单已过期，请刷新页面后重试")
 
 
 def due_view(item: DueItem) -> dict[str, Any]:
