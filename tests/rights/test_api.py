@@ -311,3 +311,13 @@ def test_who_may_ask_and_handle(client: TestClient, session: Session, world: Wor
     assert client.get(page, headers=me, follow_redirects=False).status_code == 403
     assert client.get("/me/rights", headers=me).status_code == 200
     assert client.get("/office/rights", headers=me, follow_redirects=False).status_code == 403
+
+
+def test_a_malformed_record_number_in_the_repair_form_is_a_clear_error(
+    client: TestClient, session: Session, world: World
+) -> None:
+    me = _cookie(session, "hengxin9", Role.SUBJECT, subject_id=world.company.id)
+    answer = client.post("/me/repairs", headers=me, data={"record_id": "abc"}, follow_redirects=False)
+    assert answer.status_code == 422
+    assert "record_id" in answer.text and "应为记录编号" in answer.text
+    assert "Traceback" not in answer.text

@@ -186,7 +186,10 @@ async def repair_submit(request: Request, session: FormSession, account: FormAcc
         return RedirectResponse("/login?next=/me", status_code=303)
     actor = actor_of(account)
     form = await request.form()
-    record_id = int(str(form.get("record_id", "0")) or 0)
+    raw_id = str(form.get("record_id", "")).strip()
+    if not raw_id.isdigit():
+        raise InvalidInput(f"record_id：应为记录编号（数字），收到“{raw_id[:40]}”")
+    record_id = int(raw_id)
     info = repairs.eligibility(session=session, record_id=record_id, actor=actor)
     evidence = {i["code"]: str(form.get(f"evidence_{i['code']}", "")) for i in info["checklist"]}
     try:
