@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from xinyong.accounts.models import Account
+from xinyong.commitments import indicators
 from xinyong.commitments.models import Commitment
 from xinyong.console.sections import register_section
 from xinyong.core import clock
@@ -97,6 +98,11 @@ def objection_repair_deadlines(session: Session, scope: Scope) -> Chart:
         ],
         note="标注“暂定”的期限所在年份尚无官方节假日安排，按仅扣除周末计算。" if provisional else "",
     )
+
+
+# --- evaluation --------------------------------------------------------------------------------------------------
+
+indicators.register()
 
 
 # --- console -----------------------------------------------------------------------------------------------------
