@@ -173,7 +173,7 @@ def _register_merge_hooks() -> None:
         ("subject_accounts", Account, False),
         ("exchange_authorisations", Authorisation, False),
     ):
-        table: sa.Table = model.__table__  # type: ignore[attr-defined]
+        table: sa.Table = model.__table__  # type: ignore[assignment]
         MERGE_HOOKS[name] = _mover(table.c.subject_id, table.c.id, touch=touch)
 
 
