@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-HOOK_MODULES = ("xinyong.lists.hooks", "xinyong.checks.hooks", "xinyong.evaluation.hooks")
+HOOK_MODULES = (
+    "xinyong.lists.hooks",
+    "xinyong.checks.hooks",
+    "xinyong.evaluation.hooks",
+    "xinyong.rights.hooks",
+    "xinyong.rights.report_parts",
+)
 
 
 def install(app: FastAPI | None = None) -> list[ModuleType]:

@@ -8,7 +8,9 @@ from sqlalchemy.orm import Session
 
 from tests import factories
 from tests.evaluation.helpers import ago, batch, line
+from xinyong.audit.service import Actor
 from xinyong.core import clock
+from xinyong.records.models import Record
 
 START = 650  # the default model's base score
 
@@ -121,11 +123,45 @@ def test_government_dishonesty_is_deducted(session: Session) -> None:
     assert batch(session, firm.id)["score"] == START - 50
 
 
-def test_commitments_count_zero_until_the_commitments_domain_exists(session: Session) -> None:
-    firm = factories.subject(session)
-    kept = line(session, firm.id, "commitments_kept")
-    assert (kept.count, kept.points) == (0, 0)
-    assert kept.note and "承诺" in kept.note
+def test_kept_and_broken_commitments_count_from_the_commitments_tables(session: Session) -> None:
+    from xinyong.commitments import service as commitments
+    from xinyong.records import service as records
+
+    firm = factories.subject(session, established_on=None)
+    bystander = factories.subject(session, established_on=None)
+    unit = factories.unit(session)
+    me = Actor(name="own-user", role="subject", subject_id=firm.id)
+    department = Actor(name="unit", role="source_unit", unit_id=unit.id)
+
+    def sign() -> int:
+        return commitments.sign(session=session, actor=me, subject_id=firm.id, template_code="proactive_public",
+                                values={"scope": "依法诚信经营"}).id  # fmt: skip
+
+    kept = [sign() for _ in range(7)]
+    broken = [sign() for _ in range(2)]
+    sign()  # signed, nothing recorded yet: counts neither way
+    for cid in kept:
+        commitments.record_fulfilment(session=session, actor=department, commitment_id=cid, kept=True, note="按期履约")
+    for cid in broken:
+        commitments.record_fulfilment(session=session, actor=department, commitment_id=cid, kept=False, note="未履约")
+
+    kept_line, broken_line = line(session, firm.id, "commitments_kept"), line(session, firm.id, "commitments_broken")
+    assert (kept_line.count, kept_line.points) == (7, 50)  # 10 each, capped at 50
+    assert (broken_line.count, broken_line.points) == (2, -100)
+    assert sorted(e.entry_id for e in broken_line.evidence) == sorted(broken) and kept_line.note is None
+    assert batch(session, firm.id)["score"] == START + 50 - 100  # batch and explain agree (checked in batch)
+    assert batch(session, bystander.id)["score"] == START
+
+    # The record written for a broken commitment is repaired: that commitment no longer counts.
+    from xinyong.commitments.models import Commitment
+
+    row = session.get(Commitment, broken[0])
+    assert row is not None and row.broken_record_id is not None
+    record = session.get(Record, row.broken_record_id)
+    assert record is not None
+    records.mark_repaired(session=session, record=record, by="officer")
+    assert line(session, firm.id, "commitments_broken").count == 1
+    assert batch(session, firm.id)["score"] == START + 50 - 50
 
 
 def test_serious_dishonesty_list_forces_grade_d(session: Session) -> None:

@@ -226,18 +226,17 @@ def test_a_district_officer_sees_only_their_region(session: Session) -> None:
 
 
 def test_another_domain_replaces_a_placeholder_in_place(session: Session) -> None:
-    # objection_repair_deadlines is still a placeholder (the rights domain is not merged yet).
     keys = metrics.metric_keys()
-    placeholder = metrics.compute("objection_repair_deadlines", session=session, scope=Scope.last_months(1))
-    assert not placeholder.available and "尚未接入" in placeholder.note
     original = metrics._PROVIDERS["objection_repair_deadlines"]
     try:
         metrics.register_metric(
             "objection_repair_deadlines",
-            lambda _s, _scope: Chart(key="objection_repair_deadlines", title="核查", explanation="", categories=["甲"]),
+            lambda _s, _scope: Chart(key="objection_repair_deadlines", title="替换", explanation="", categories=["甲"]),
         )
         assert metrics.metric_keys() == keys
-        assert metrics.compute("objection_repair_deadlines", session=session, scope=Scope.last_months(1)).available
+        assert (
+            metrics.compute("objection_repair_deadlines", session=session, scope=Scope.last_months(1)).title == "替换"
+        )
     finally:
         metrics.register_metric("objection_repair_deadlines", original)
 

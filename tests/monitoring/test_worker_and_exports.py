@@ -48,14 +48,21 @@ def test_worker_once_is_idempotent_per_period(fresh_db: Database, tmp_path: Path
     assert first["governance_scan"]["result"] == {"duplicate_records": 0, "duplicate_subjects": 1}
     assert first["monthly_summary"]["period"] == "2026-05"
     assert (tmp_path / "summaries" / "monitoring-summary-2026-05.pdf").stat().st_size > 1000
-    assert "尚未接入" in str(first["deadline_alerts"]["result"])
-    second = _worker(fresh_db, tmp_path)
-    assert {o["state"] for o in second} == {"skipped"}
+    assert first["deadline_alerts"]["result"] == {"alerts": 0}
+    second = {o["job"]: o for o in _worker(fresh_db, tmp_path)}
+    # outbox_delivery's period is a quarter of an hour, which may have turned between the two runs: then it runs
+    # again and finds nothing to send.
+    delivery = second.pop("outbox_delivery")
+    assert delivery["state"] == "skipped" or delivery["result"] == {"sent": 0, "failed": 0}
+    assert {o["state"] for o in second.values()} == {"skipped"}
     only = _worker(fresh_db, tmp_path, "--job", "governance_scan")
     assert [o["job"] for o in only] == ["governance_scan"]
     with session_scope(fresh_db.engine) as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(GovernanceIssue)) == 1
-        assert session.scalar(sa.select(sa.func.count()).select_from(JobRun)) == len(worker.JOBS)
+        assert session.scalar(sa.select(sa.func.count()).select_from(JobRun)) in (
+            len(worker.JOBS),
+            len(worker.JOBS) + 1,
+        )
 
 
 def test_a_failed_job_is_retried_next_round(fresh_db: Database) -> None:

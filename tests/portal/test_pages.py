@@ -32,8 +32,12 @@ def test_subject_signs_in_and_sees_non_public_items_with_reasons(client: TestCli
     assert ok.status_code == 303 and ok.headers["location"] == "/me"
     page = client.get("/me", headers=BROWSER)
     assert minor.doc_no in page.text and "轻微失信信息，依规不予公示" in page.text and "不公示" in page.text
+    # The subject's own matters are one click away, and each link leads to a page that answers for this subject.
+    for href in ("/me/rights", "/me/reports", "/me/authorisations"):
+        assert f'href="{href}"' in page.text, href
+        assert client.get(href, headers=BROWSER, follow_redirects=False).status_code == 200, href
     public = client.get(f"/subjects/{subject.uscc}", headers=BROWSER)
-    assert minor.doc_no not in public.text
+    assert minor.doc_no not in public.text and 'href="/me/reports"' not in public.text
     client.get("/logout")
     assert client.get("/me", headers=BROWSER, follow_redirects=False).status_code == 303
 

@@ -50,10 +50,15 @@ def test_full_report_shows_everything_marked_with_the_engine_reason(session: Ses
 
 
 def test_parts_without_a_data_source_say_so(session: Session, company: Company) -> None:
-    issued = _issue(session, company.code, "public")
+    missing = ReportPart(key="commitments", title="信用承诺", status=PartStatus.NO_SOURCE, note="模块尚未接入")
+    previous = providers.set_provider("commitments", lambda _ctx: missing)
+    try:
+        issued = _issue(session, company.code, "public")
+    finally:
+        providers.set_provider("commitments", previous)
     parts = {p.key: p for s in issued.content.sections for p in s.parts}
     assert parts["commitments"].status == PartStatus.NO_SOURCE and "尚未接入" in (parts["commitments"].note or "")
-    assert parts["evaluation"].status == PartStatus.NO_SOURCE
+    assert parts["evaluation"].status == PartStatus.DATA  # the evaluation domain is connected
     assert [s.title for s in issued.content.sections] == [
         "行政管理信息", "诚实守信信息", "严重失信主体名单信息", "经营异常信息", "信用承诺信息", "信用评价信息",
         "司法判决信息", "其他信息",

@@ -149,6 +149,9 @@ def record_fulfilment(
     row.fulfilment_unit_id = unit.id
     row.fulfilment_note = note
     row.fulfilment_at = clock.now()
+    subject = session.get(Subject, row.subject_id)
+    if subject is not None:  # the commitment indicators changed: the next incremental evaluation re-scores it
+        subject.updated_at = row.fulfilment_at
     if not kept:
         row.broken_record_id = _write_broken_record(session, row, unit, note, severity).id
     session.flush()

@@ -16,8 +16,9 @@ A source may answer both ``record_condition`` and ``items``; the indicator's cou
   whether the credit office entered them or collection produced them. Records of the indicator's ``resources`` that
   have not become an entry yet (not synced, or an unmapped list name) still count, as records; a record that has an
   entry (``list_entry.record_id``) is counted through its entry only, so nothing counts twice.
-- ``commitments_kept`` / ``commitments_broken`` count nothing until the commitments domain (issue 5) exists; register
-  a source whose ``items`` selects fulfilled / broken commitments.
+- ``commitments_kept`` / ``commitments_broken`` count fulfilled / broken commitments
+  (``xinyong.commitments.indicators``, registered by the rights hooks; ``get`` installs the hooks, so every reader
+  sees them). Without the hooks they count nothing (``NothingYetSource``).
 """
 
 from __future__ import annotations
@@ -259,6 +260,9 @@ def register(name: str, source: IndicatorSource) -> None:
 
 
 def get(name: str) -> IndicatorSource:
+    from xinyong import hooks
+
+    hooks.install()  # the domains' sources (commitments) replace the placeholders
     return _SOURCES[name]
 
 

@@ -33,7 +33,7 @@ class ReportItem:
     reason: str  # the disclosure engine's reason (why it is or is not public, until when)
     mark: str | None  # 异议处理中
     published_until: dt.date | None
-    unit_id: int
+    unit_id: int | None  # None: not from a source unit's record (a commitment, a declaration, a hand-listed entry)
     updated_at: dt.datetime
 
     @classmethod

@@ -176,6 +176,9 @@ SECTION_LAYOUT: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 
 def set_provider(key: str, provider: Provider) -> Provider:
     """Make ``provider`` fill part ``key``; returns the one it replaces (so a test can put it back)."""
+    from xinyong import hooks
+
+    hooks.install()  # the domains' parts first, so that a replacement made here is not overwritten later
     if key not in PROVIDERS:
         raise KeyError(f"unknown report part {key!r}; known: {', '.join(PROVIDERS)}")
     previous = PROVIDERS[key]
@@ -184,4 +187,7 @@ def set_provider(key: str, provider: Provider) -> Provider:
 
 
 def provide(key: str, ctx: ReportContext) -> ReportPart:
+    from xinyong import hooks
+
+    hooks.install()  # the domains' parts (lists, commitments, declarations, evaluation) replace the defaults
     return PROVIDERS[key](ctx)

@@ -237,7 +237,8 @@ def _sources(
 ) -> list[SourceLine]:
     by_unit: dict[int, list[ReportItem]] = defaultdict(list)
     for item in items:
-        by_unit[item.unit_id].append(item)
+        if item.unit_id is not None:
+            by_unit[item.unit_id].append(item)
     unit_ids = sorted(set(by_unit) | set(searched_units))
     if not unit_ids:
         return []

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -23,6 +24,7 @@ from xinyong.repair import service as repairs
 from xinyong.repair.models import OPEN_REPAIR, RepairApplication
 from xinyong.rights import outbox
 from xinyong.rights.deadlines import DueItem
+from xinyong.subjects.models import Subject
 
 
 def open_items(*, session: Session, today: dt.date | None = None, unit_id: int | None = None) -> list[DueItem]:
@@ -65,22 +67,58 @@ class Timeliness:
         return self.on_time / self.closed if self.closed else None
 
 
-def handled_on_time(*, session: Session) -> dict[str, Timeliness]:
-    """Closed objections answered by ``answer_due`` (refusals by ``accept_due``) and decided repair applications
-    decided by ``decide_due`` (declines by ``accept_due``), counted by China-time day."""
-    result: dict[str, Timeliness] = {}
-    done = on_time = 0
-    for row in session.scalars(sa.select(Objection).where(Objection.status.in_(list(CLOSED)))):
-        assert row.closed_at is not None
-        limit = row.answer_due or row.accept_due
-        done += 1
-        on_time += row.closed_at.astimezone(clock.CHINA).date() <= limit
-    result["objection"] = Timeliness(done, on_time)
-    done = on_time = 0
-    for rep in session.scalars(sa.select(RepairApplication).where(RepairApplication.status.not_in(list(OPEN_REPAIR)))):
-        assert rep.decided_at is not None
-        limit = rep.decide_due or rep.accept_due
-        done += 1
-        on_time += rep.decided_at.astimezone(clock.CHINA).date() <= limit
-    result["repair"] = Timeliness(done, on_time)
-    return result
+def closed_items(
+    *, session: Session, start: dt.date | None = None, end: dt.date | None = None, region: str | None = None
+) -> list[tuple[str, dt.date, dt.date]]:
+    """``(kind, closed on, deadline)`` of every closed objection (answered by ``answer_due``, refused by
+    ``accept_due``) and decided repair application (decided by ``decide_due``, declined by ``accept_due``), by
+    China-time day; ``start``/``end`` (inclusive) bound the closing day, ``region`` the subject's district."""
+    items: list[tuple[str, dt.date, dt.date]] = []
+    queries: list[tuple[str, Any, Any, Any]] = [
+        ("objection", Objection, Objection.closed_at, Objection.status.in_(list(CLOSED))),
+        ("repair", RepairApplication, RepairApplication.decided_at, RepairApplication.status.not_in(list(OPEN_REPAIR))),
+    ]
+    for kind, model, closed_column, closed in queries:
+        query = sa.select(model).where(closed)
+        if start is not None:
+            query = query.where(closed_column >= dt.datetime.combine(start, dt.time(), clock.CHINA).astimezone(dt.UTC))
+        if end is not None:
+            query = query.where(
+                closed_column
+                < dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), clock.CHINA).astimezone(dt.UTC)
+            )
+        if region:
+            query = query.join(Subject, Subject.id == model.subject_id).where(Subject.region == region)
+        for row in session.scalars(query):
+            if isinstance(row, Objection):
+                assert row.closed_at is not None
+                items.append((kind, row.closed_at.astimezone(clock.CHINA).date(), row.answer_due or row.accept_due))
+            else:
+                assert row.decided_at is not None
+                items.append((kind, row.decided_at.astimezone(clock.CHINA).date(), row.decide_due or row.accept_due))
+    return items
+
+
+def handled_on_time(
+    *, session: Session, start: dt.date | None = None, end: dt.date | None = None, region: str | None = None
+) -> dict[str, Timeliness]:
+    """Closed items and how many met their deadline, per kind (``objection``, ``repair``)."""
+    items = closed_items(session=session, start=start, end=end, region=region)
+    return {kind: total for (kind, _month), total in _tally(items, by_month=False).items()}
+
+
+def handled_on_time_by_month(
+    *, session: Session, start: dt.date | None = None, end: dt.date | None = None, region: str | None = None
+) -> dict[tuple[str, str], Timeliness]:
+    """The same, per kind and month of closing (``YYYY-MM``, China time)."""
+    return _tally(closed_items(session=session, start=start, end=end, region=region), by_month=True)
+
+
+def _tally(items: list[tuple[str, dt.date, dt.date]], *, by_month: bool) -> dict[tuple[str, str], Timeliness]:
+    # Both kinds always appear in the totals, even with nothing closed (the rate is then None).
+    counts: dict[tuple[str, str], list[int]] = {} if by_month else {("objection", ""): [0, 0], ("repair", ""): [0, 0]}
+    for kind, day, limit in items:
+        line = counts.setdefault((kind, f"{day:%Y-%m}" if by_month else ""), [0, 0])
+        line[0] += 1
+        line[1] += day <= limit
+    return {key: Timeliness(closed, on_time) for key, (closed, on_time) in sorted(counts.items())}
