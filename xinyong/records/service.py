@@ -168,6 +168,7 @@ def upsert_units_records(
         )
     # The change feed, in the same transaction: one INSERT … SELECT per unit that had something written, in the order
     # the units first appear in the chunk.
+    assert outcome.results is not None
     written = {units[p] for p, result in enumerate(outcome.results) if result in ("inserted", "versioned")}
     for unit_id in dict.fromkeys(units):
         if unit_id in written:
