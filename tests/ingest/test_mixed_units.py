@@ -46,8 +46,8 @@ def test_units_sharing_a_document_number_keep_separate_records(session: Session)
         )
 
     incoming = [records.Incoming(r, s) for r, s in zip(rows, linked.subject_ids, strict=True)]
-    # rows 0 and 1 from the first unit, row 0's number also from the second unit (its own decision), row 2 from it
-    done = upsert([first.id, first.id, second.id, second.id], [incoming[0], incoming[1], incoming[0], incoming[2]])
+    # The first unit sends rows 0 and 1, the second unit row 0's number (its own decision) and row 2, interleaved.
+    done = upsert([second.id, first.id, second.id, first.id], [incoming[0], incoming[0], incoming[2], incoming[1]])
     assert (done.inserted, done.versioned, done.duplicates) == (4, 0, 0)
     assert done.results == ["inserted"] * 4
     stored = session.execute(
@@ -61,10 +61,16 @@ def test_units_sharing_a_document_number_keep_separate_records(session: Session)
             (second.id, rows[2].doc_no, "370302"),
         ]
     )
-    events = session.scalar(
-        sa.select(sa.func.count()).select_from(ChangeEvent).where(ChangeEvent.kind == "record.created")
-    )
-    assert events == 4
+    # One event per record, grouped by unit in the order the units first appear, each unit's in record order.
+    event_units = session.execute(
+        sa.select(Record.source_unit_id, Record.id)
+        .join(ChangeEvent, ChangeEvent.entity_id == Record.id)
+        .where(ChangeEvent.kind == "record.created", ChangeEvent.entity == "record")
+        .order_by(ChangeEvent.id)
+    ).all()
+    assert [unit for unit, _ in event_units] == [second.id, second.id, first.id, first.id]
+    assert [rid for _, rid in event_units[:2]] == sorted(rid for _, rid in event_units[:2])
+    assert [rid for _, rid in event_units[2:]] == sorted(rid for _, rid in event_units[2:])
 
     # A resend: the second unit changed its record 0 (and sends it twice), the first unit's stays as it was.
     changed = records.Incoming(
