@@ -169,7 +169,10 @@ def upsert_units_records(
     # The change feed, in the same transaction: one INSERT … SELECT for what this call wrote, unit by unit in the order
     # the units first appear in the chunk.
     assert outcome.results is not None
-    written = {units[p] for p, result in enumerate(outcome.results) if result in ("inserted", "versioned")}
+    written: dict[int, list[str]] = {}
+    for position, result in enumerate(outcome.results):
+        if result in ("inserted", "versioned"):
+            written.setdefault(units[position], []).append(items[position].row.doc_no)
     if written:
         events.emit_record_changes(
             session=session,
@@ -177,6 +180,11 @@ def upsert_units_records(
             source_unit_id=[unit_id for unit_id in dict.fromkeys(units) if unit_id in written],
             batch_id=batch_id,
             now=now,
+            # One unit (the usual file): name its numbers, so the records are found through the unique key. Bound
+            # parameters stay well under SQLite's limit; a larger chunk falls back to the batch-wide scan.
+            doc_nos=next(iter(written.values()))
+            if len(written) == 1 and len(next(iter(written.values()))) <= _IN_CHUNK
+            else None,
         )
     return outcome
 
