@@ -134,10 +134,23 @@ def account_create(
 def serve(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="工作进程数（建议不超过 CPU 核数）")] = 1,
 ) -> None:
     """启动网站与 API。"""
     import uvicorn
 
+    if workers > 1:
+        # Each worker process builds its own app (and its own connection pool) from the factory.
+        uvicorn.run(
+            "xinyong.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            access_log=False,
+        )
+        return
     from xinyong.app import create_app
 
     uvicorn.run(create_app(), host=host, port=port, log_level="warning")

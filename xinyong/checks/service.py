@@ -26,6 +26,7 @@ from xinyong.catalog.models import Resource, SourceUnit
 from xinyong.checks.models import Check, CheckFeedback, Matter, Measure
 from xinyong.core import clock, crypto
 from xinyong.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from xinyong.core.settings import get_settings
 from xinyong.core.text import name_key, normalise_code, normalise_name
 from xinyong.evaluation import scenarios
 from xinyong.evaluation import service as evaluation
@@ -135,17 +136,16 @@ class MeasureRef:
 _catalog_cache: dict[str, tuple[tuple[Any, ...], dict[str, MatterRef], list[MeasureRef]]] = {}
 
 
+_CATALOG_STAMP = sa.select(
+    sa.select(sa.func.count(Matter.id)).scalar_subquery(),
+    sa.func.count(Measure.id),
+    sa.func.sum(Measure.version),
+    sa.func.max(Measure.updated_at),
+)
+
+
 def _catalog(session: Session) -> tuple[dict[str, MatterRef], list[MeasureRef]]:
-    stamp = tuple(
-        session.execute(
-            sa.select(
-                sa.select(sa.func.count(Matter.id)).scalar_subquery(),
-                sa.func.count(Measure.id),
-                sa.func.sum(Measure.version),
-                sa.func.max(Measure.updated_at),
-            )
-        ).one()
-    )
+    stamp = tuple(session.execute(_CATALOG_STAMP).one())
     key = str(session.get_bind().engine.url)
     cached = _catalog_cache.get(key)
     if cached is not None and cached[0] == stamp:
@@ -177,10 +177,11 @@ def _catalog(session: Session) -> tuple[dict[str, MatterRef], list[MeasureRef]]:
     return matters, measures
 
 
-def get_matter(*, session: Session, matter: str) -> MatterRef:
-    """A matter by its code or its Chinese name."""
+def get_matter(*, session: Session, matter: str, matters: dict[str, MatterRef] | None = None) -> MatterRef:
+    """A matter by its code or its Chinese name (``matters``: the catalog already read in this request, if any)."""
     value = (matter or "").strip()
-    matters, _ = _catalog(session)
+    if matters is None:
+        matters, _ = _catalog(session)
     if value not in matters:
         known = "、".join(f"{m.code}（{m.name}）" for m in all_matters(session=session))
         raise InvalidInput(f"matter：未知的事项「{value}」（可选：{known}）")
@@ -276,13 +277,23 @@ class NameMatch:
     matched_name: str
 
 
+# Statements of the check's hot path, built once: constructing them per call cost more than running them.
+_SUBJECT_BY_USCC = sa.select(Subject).where(Subject.uscc == sa.bindparam("uscc"))
+_OBJECTION_RECORDS = (
+    sa.select(Record.id, Resource.name, Record.doc_no, Record.decision_date)
+    .join(Resource, Resource.id == Record.resource_id)
+    .where(Record.subject_id == sa.bindparam("subject_id"), Record.objection_open.is_(True))
+    .order_by(Record.id)
+)
+
+
 def find_by_code(*, session: Session, code: str) -> tuple[Subject | None, str]:
     """(subject or None, normalised code). A USCC, a citizen ID number or a legacy code; invalid codes are refused."""
     value = normalise_code(code)
     if not value:
         raise InvalidInput("code：不能为空")
     if len(value) == 18 and uscc_error(value) is None:
-        return session.scalar(sa.select(Subject).where(Subject.uscc == value)), value
+        return session.scalar(_SUBJECT_BY_USCC, {"uscc": value}), value
     if len(value) == 18 and id_number_error(value) is None:
         return session.scalar(sa.select(Subject).where(Subject.id_hash == crypto.keyed_hash(value))), value
     legacy = session.scalar(
@@ -378,6 +389,22 @@ def grade_of(*, session: Session, subject_id: int) -> dict[str, Any] | None:
     return evaluation.grade_for(session=session, subject_id=subject_id)
 
 
+_scenario_cache: dict[Path, tuple[tuple[int, int], dict[str, scenarios.Scenario]]] = {}
+
+
+def _scenarios() -> dict[str, scenarios.Scenario]:
+    """The 信易+ scenarios, parsed once per version of their file rather than on every check (the YAML parse was
+    half of a check's time). Keyed by path, size and modification time, so an edited file is re-read at once."""
+    path = Path(get_settings().scenarios_file or scenarios.DATA_DIR / "scenarios.yaml")
+    stat = path.stat()
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    cached = _scenario_cache.get(path)
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, scenarios.load(path))
+        _scenario_cache[path] = cached
+    return cached[1]
+
+
 def new_check_no(today: dt.date) -> str:
     return f"HC{today:%Y%m%d}{secrets.token_hex(4).upper()}"
 
@@ -392,11 +419,12 @@ def run_check(
 ) -> CheckOutcome:
     """One check, stored with a snapshot of its result and audited. Raises Conflict when a name is ambiguous."""
     _require_checker(actor)
-    scenario = scenarios.load().get(request.matter)
+    scenario = _scenarios().get(request.matter)
+    matters, measures = _catalog(session)
     matter = (
         MatterRef(code=scenario.code, name=f"信易+ {scenario.name}")
         if scenario is not None
-        else get_matter(session=session, matter=request.matter)
+        else get_matter(session=session, matter=request.matter, matters=matters)
     )
     today = clock.today()
     subject, query = _resolve(session=session, request=request)
@@ -404,7 +432,6 @@ def run_check(
     company = None
     if request.person_name and request.company:
         company, _ = _company(session=session, value=request.company)
-    measures = catalog_measures(session=session)
     result: dict[str, Any] = {
         "matter": {"code": matter.code, "name": matter.name},
         "subject": _subject_view(subject, query),
@@ -452,8 +479,9 @@ def run_check(
         batch_no=batch_no,
         row_no=row_no,
     )
+    # No flush of its own: the check number is made here, so the audit row needs nothing from the database and
+    # audit.record's flush writes both rows in one unit of work.
     session.add(check)
-    session.flush()
     audit.record(
         session=session,
         actor=actor,
@@ -547,12 +575,7 @@ def _entry_brief(entry: ListEntry, today: dt.date) -> dict[str, Any]:
 
 
 def _objection_records(*, session: Session, subject_id: int) -> list[dict[str, Any]]:
-    rows = session.execute(
-        sa.select(Record.id, Resource.name, Record.doc_no, Record.decision_date)
-        .join(Resource, Resource.id == Record.resource_id)
-        .where(Record.subject_id == subject_id, Record.objection_open.is_(True))
-        .order_by(Record.id)
-    )
+    rows = session.execute(_OBJECTION_RECORDS, {"subject_id": subject_id})
     return [
         {
             "record_id": rid,

@@ -532,26 +532,40 @@ def _evidence(
 # Reading grades
 
 
+# Plain columns rather than two ORM entities, built once: this runs on every credit check.
+_GRADE_FOR = (
+    sa.select(
+        EvaluationCurrent.grade,
+        EvaluationCurrent.score,
+        EvaluationModel.code,
+        EvaluationModel.version,
+        EvaluationModel.name,
+        EvaluationCurrent.evaluated_at,
+    )
+    .join(EvaluationModel, EvaluationModel.id == EvaluationCurrent.model_id)
+    .where(
+        EvaluationCurrent.model_code == sa.bindparam("model_code"),
+        EvaluationCurrent.subject_id == sa.bindparam("subject_id"),
+    )
+)
+
+
 def grade_for(*, session: Session, subject_id: int, model: str | None = None) -> dict[str, Any] | None:
     """The subject's current grade under a model (default: XINYONG_EVALUATION_MODEL), or None if not evaluated.
 
     For the check result: {"grade", "score", "model", "model_version", "model_name", "evaluated_at"}."""
     code = model or get_settings().evaluation_model
-    found = session.execute(
-        sa.select(EvaluationCurrent, EvaluationModel)
-        .join(EvaluationModel, EvaluationModel.id == EvaluationCurrent.model_id)
-        .where(EvaluationCurrent.model_code == code, EvaluationCurrent.subject_id == subject_id)
-    ).one_or_none()
+    found = session.execute(_GRADE_FOR, {"model_code": code, "subject_id": subject_id}).one_or_none()
     if found is None:
         return None
-    current, model_row = found
+    grade, score, model_code, version, name, evaluated_at = found
     return {
-        "grade": current.grade,
-        "score": current.score,
-        "model": model_row.code,
-        "model_version": model_row.version,
-        "model_name": model_row.name,
-        "evaluated_at": current.evaluated_at.isoformat(),
+        "grade": grade,
+        "score": score,
+        "model": model_code,
+        "model_version": version,
+        "model_name": name,
+        "evaluated_at": evaluated_at.isoformat(),
     }
 
 

@@ -17,7 +17,7 @@ This module imports nothing from other domains, so every domain can call it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -31,6 +31,14 @@ _event = cast(sa.Table, ChangeEvent.__table__)
 
 # An arbitrary 64-bit key of this application's advisory lock ("xinyong change_event").
 FEED_LOCK_KEY = 0x78696E79_6F6E6701
+
+
+def _written_by(record: sa.Table, units: Sequence[int], doc_nos: Sequence[str] | None) -> sa.ColumnElement[bool]:
+    if len(units) > 1:
+        return record.c.source_unit_id.in_(units)
+    if doc_nos is not None:
+        return sa.and_(record.c.source_unit_id == units[0], record.c.doc_no.in_(list(doc_nos)))
+    return record.c.source_unit_id == units[0]
 
 
 def lock_feed(session: Session) -> None:
@@ -76,15 +84,30 @@ def emit_record_changes(
     *,
     session: Session,
     resource_id: int,
-    source_unit_id: int,
+    source_unit_id: int | Sequence[int],
     batch_id: str,
     now: dt.datetime,
+    doc_nos: Sequence[str] | None = None,
 ) -> None:
-    """One INSERT … SELECT for every record a pipeline chunk wrote (stamped with its batch and time)."""
+    """One INSERT … SELECT for every record a pipeline chunk wrote (stamped with its batch and time).
+
+    Several units (a chunk of a mixed file) are handled in the same statement, their events in the order the units are
+    given, each unit's in record order: as if emitted unit by unit, without one statement per unit. ``doc_nos`` (for
+    one unit: the document numbers the chunk wrote) lets the database find those records through the unique key
+    instead of reading every record of the batch so far, which made each chunk of a long file slower than the last.
+    (With several units SQLite's planner cannot use the unique key for an OR of per-unit number lists, so they are
+    not narrowed.)
+    """
     from xinyong.records.models import Record  # records imports this module; keep the import one-way at load time
 
+    units = [source_unit_id] if isinstance(source_unit_id, int) else list(source_unit_id)
+    if not units:
+        return
     record = cast(sa.Table, Record.__table__)
     kind = sa.case((record.c.version == 1, sa.literal("record.created")), else_=sa.literal("record.versioned"))
+    unit_order: list[sa.ColumnElement[Any]] = (
+        [sa.case({unit: n for n, unit in enumerate(units)}, value=record.c.source_unit_id)] if len(units) > 1 else []
+    )
     source = (
         sa.select(
             sa.literal(now, type_=_event.c.at.type),
@@ -96,11 +119,11 @@ def emit_record_changes(
         )
         .where(
             record.c.resource_id == resource_id,
-            record.c.source_unit_id == source_unit_id,
+            _written_by(record, units, doc_nos),
             record.c.batch_id == batch_id,
             record.c.updated_at == now,
         )
-        .order_by(record.c.id)
+        .order_by(*unit_order, record.c.id)
     )
     lock_feed(session)
     session.execute(

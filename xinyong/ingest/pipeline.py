@@ -399,30 +399,27 @@ def _store_chunk(
         )
         fault("after_link", chunk_no)
 
-        by_unit: dict[int, list[int]] = {}
-        for position, (_, owner) in enumerate(valid):
-            by_unit.setdefault(owner.id, []).append(position)
-        accepted = duplicates = linked_rows = 0
-        for positions in by_unit.values():
-            owner = valid[positions[0]][1]
-            outcome = records.upsert_records(
-                session=session,
-                resource_id=resource_id,
-                source_unit_id=owner.id,
-                region=owner.region,
-                batch_id=batch_id,
-                origin=origin,
-                items=[records.Incoming(valid[p][0], linked.subject_ids[p]) for p in positions],
-                now=now,
-            )
-            accepted += outcome.accepted
-            duplicates += outcome.duplicates
-            assert outcome.results is not None
-            linked_rows += sum(
-                1
-                for p, result in zip(positions, outcome.results, strict=True)
-                if result != "duplicate" and linked.subject_ids[p] is not None
-            )
+        # One round of upsert statements for the whole chunk, however many units its rows come from.
+        outcome = records.upsert_units_records(
+            session=session,
+            resource_id=resource_id,
+            units=[owner.id for _, owner in valid],
+            regions={owner.id: owner.region for _, owner in valid},
+            batch_id=batch_id,
+            origin=origin,
+            items=[
+                records.Incoming(row, subject_id)
+                for (row, _), subject_id in zip(valid, linked.subject_ids, strict=True)
+            ],
+            now=now,
+        )
+        accepted, duplicates = outcome.accepted, outcome.duplicates
+        assert outcome.results is not None
+        linked_rows = sum(
+            1
+            for result, subject_id in zip(outcome.results, linked.subject_ids, strict=True)
+            if result != "duplicate" and subject_id is not None
+        )
         if spec.nature == "list_entry" and accepted:
             _sync_list_entries(session=session, resource_id=resource_id, batch_id=batch_id, now=now)
         if spec.nature in notices.NOTICE_NATURES and accepted:

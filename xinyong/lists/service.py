@@ -389,7 +389,7 @@ STATE_LABELS = {
 }
 
 
-def active_clause(today: dt.date) -> sa.ColumnElement[bool]:
+def active_clause(today: dt.date | sa.BindParameter[dt.date]) -> sa.ColumnElement[bool]:
     """An entry in force today (over ``list_entry`` outer-joined to its ``record``): the evaluation's list indicators
     and scenario rules use this very condition, so a check, a grade and a 信易+ answer never disagree."""
     return sa.and_(
@@ -402,16 +402,20 @@ def active_clause(today: dt.date) -> sa.ColumnElement[bool]:
     )
 
 
+# Built once with bound parameters: every credit check runs it, and building the statement cost more than running it.
+_ACTIVE_ENTRIES = (
+    sa.select(ListEntry)
+    .outerjoin(Record, Record.id == ListEntry.record_id)
+    .where(ListEntry.subject_id == sa.bindparam("subject_id"), active_clause(sa.bindparam("today", type_=sa.Date())))
+    .order_by(ListEntry.id)
+)
+
+
 def active_entries(*, session: Session, subject_id: int, today: dt.date | None = None) -> list[ListEntry]:
     """Entries in force for a subject today: listed, not expired, their record (if any) neither repaired nor revoked."""
     today = today or clock.today()
-    query = (
-        sa.select(ListEntry)
-        .outerjoin(Record, Record.id == ListEntry.record_id)
-        .where(ListEntry.subject_id == subject_id, active_clause(today))
-        .order_by(ListEntry.id)
-    )
-    return list(session.scalars(query).unique())
+    params = {"subject_id": subject_id, "today": today}
+    return list(session.scalars(_ACTIVE_ENTRIES, params).unique())
 
 
 def associated_entries(
