@@ -8,10 +8,11 @@ import re
 
 import pytest
 
+from xinyong.catalog.codelists import PENALTY_CATEGORIES
 from xinyong.catalog.service import builtin_specs
 from xinyong.core import clock
 from xinyong.demo.generator import DemoData, GeneratedRecord, build_units, wan_yuan, yuan_in_words
-from xinyong.demo.vocabulary import PENALTY, PENALTY_CATEGORIES
+from xinyong.demo.vocabulary import PENALTY
 from xinyong.subjects.codes import USCC_PLACEHOLDER, id_number_error, uscc_error
 
 DECISION_FIELDS = ("CF_JDRQ", "XK_JDRQ", "SX_LRRQ", "YC_LRRQ", "BZX_FBRQ", "NS_FBRQ", "ZW_RDRQ")

@@ -20,6 +20,7 @@ from functools import lru_cache
 from importlib import resources as package_files
 from string import Formatter
 
+from xinyong.catalog.codelists import PENALTY_CATEGORIES
 from xinyong.core import clock
 from xinyong.demo import vocabulary as v
 from xinyong.subjects.codes import USCC_ALPHABET, USCC_PLACEHOLDER, id_check_char, make_uscc
@@ -727,7 +728,7 @@ class DemoData:
         severity = derived_severity(categories, simple)
         span = {"轻微": 91, "一般": 365, "严重": 3 * 365}[severity]
         seq = self._doc_seq(counters, unit, v.PENALTY, day.year)
-        names = [v.PENALTY_CATEGORIES[c] for c in categories]
+        names = [PENALTY_CATEGORIES[c] for c in categories]
         row = {
             **self._subject_fields("CF", subject, day, rng),
             "CF_WSH": f"{unit.short_name}{dept.penalty_word}〔{day.year}〕{seq}号",

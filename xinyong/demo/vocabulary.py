@@ -17,22 +17,6 @@ TAX_A = "tax_credit_a"
 GOVERNMENT = "government_dishonesty"
 
 # 处罚类别 (DESIGN §3.3): code → name.
-PENALTY_CATEGORIES = {
-    "01": "警告",
-    "02": "罚款",
-    "03": "没收违法所得",
-    "04": "责令停产停业",
-    "05": "吊销许可证",
-    "06": "行政拘留",
-    "07": "其他",
-    "08": "通报批评",
-    "09": "没收非法财物",
-    "10": "降低资质等级",
-    "11": "暂扣许可证",
-    "12": "限制开展生产经营活动",
-    "13": "限制从业",
-    "14": "责令关闭",
-}
 
 # The severity mix comes from the categories a department decides (DESIGN §4.1 derives 轻微/一般/严重 from them):
 # mostly warnings and fines, some confiscation, few revocations and closures. (categories, weight)

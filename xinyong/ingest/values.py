@@ -11,6 +11,7 @@ import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
 
+from xinyong.catalog.codelists import LICENSE_CATEGORIES, PENALTY_CATEGORIES
 from xinyong.core.text import clean
 from xinyong.records.models import SEVERITY_LABELS, Severity
 from xinyong.subjects.models import SUBJECT_KIND_LABELS, SubjectKind
@@ -121,22 +122,6 @@ def amount_text(amount: Decimal) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 # Code lists
 
-PENALTY_CATEGORIES = {
-    "01": "警告",
-    "02": "罚款",
-    "03": "没收违法所得",
-    "04": "责令停产停业",
-    "05": "吊销许可证",
-    "06": "行政拘留",
-    "07": "其他",
-    "08": "通报批评",
-    "09": "没收非法财物",
-    "10": "降低资质等级",
-    "11": "暂扣许可证",
-    "12": "限制开展生产经营活动",
-    "13": "限制从业",
-    "14": "责令关闭",
-}
 # Names found in department files for the same categories (older standards and the wording of the law).
 _PENALTY_ALIASES = {
     "吊销许可证件": "05",
@@ -185,9 +170,6 @@ def _penalty_code(item: str) -> str | None:
         if code in PENALTY_CATEGORIES and (not name or _PENALTY_BY_NAME.get(name) == code):
             return code
     return None
-
-
-LICENSE_CATEGORIES = ("普通", "特许", "认可", "核准", "登记", "其他")
 
 
 def parse_license_category(text: str) -> str:

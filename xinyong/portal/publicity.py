@@ -10,17 +10,18 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from xinyong.catalog.codelists import LICENSE_CATEGORIES, PENALTY_CATEGORIES
 from xinyong.catalog.models import Resource, SourceUnit
 from xinyong.core import clock
 from xinyong.core.errors import InvalidInput
 from xinyong.disclosure import Decision, Viewer, decide, get_rules, public_filter
 from xinyong.records.models import Record
 from xinyong.subjects.models import Subject
-from xinyong.subjects.profile import PENALTY_CATEGORIES, record_fields
+from xinyong.subjects.profile import record_fields
 from xinyong.subjects.search import portal_region, subject_ref
 
 KINDS = {"licenses": ("license", "行政许可"), "penalties": ("penalty", "行政处罚")}
-LICENSE_CATEGORIES = {c: c for c in ("普通", "特许", "认可", "核准", "登记", "其他")}
+LICENSE_CATEGORY_FILTER = {c: c for c in LICENSE_CATEGORIES}
 CATEGORY_ROLE = {"license": "XK_XKLB", "penalty": "CF_CFLB"}
 COUNT_CAP = 10_000
 
@@ -51,7 +52,7 @@ class PublicityPage:
 
 
 def categories(kind: str) -> dict[str, str]:
-    return PENALTY_CATEGORIES if kind == "penalties" else LICENSE_CATEGORIES
+    return PENALTY_CATEGORIES if kind == "penalties" else LICENSE_CATEGORY_FILTER
 
 
 def units(*, session: Session) -> list[SourceUnit]:

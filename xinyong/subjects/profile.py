@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from xinyong.audit import service as audit
 from xinyong.audit.service import Actor
+from xinyong.catalog.codelists import PENALTY_CATEGORIES
 from xinyong.catalog.models import Resource, SourceUnit
 from xinyong.core import clock
 from xinyong.core.errors import NotFound
@@ -38,11 +39,6 @@ STATUS_LABELS = {
     SubjectStatus.REVOKED: "吊销",
     SubjectStatus.MERGED: "已合并",
 }
-PENALTY_CATEGORIES = {
-    "01": "警告", "02": "罚款", "03": "没收违法所得", "04": "责令停产停业", "05": "吊销许可证", "06": "行政拘留",
-    "07": "其他", "08": "通报批评", "09": "没收非法财物", "10": "降低资质等级", "11": "暂扣许可证",
-    "12": "限制开展生产经营活动", "13": "限制从业", "14": "责令关闭",
-}  # fmt: skip
 # Fields of the national standard already shown elsewhere on the page (subject fields, codes of units).
 _HIDDEN_FIELD_TYPES = {"name", "subject_kind", "uscc", "legacy_code", "id_type", "id_number", "unit_code", "doc_no"}
 
