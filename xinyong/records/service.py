@@ -52,9 +52,15 @@ def _json_default(value: Any) -> str:
     return str(value)
 
 
+def _digest(state: dict[str, Any]) -> str:
+    """Keyed hash of a record's canonical JSON (sorted keys; dates and decimals as text)."""
+    canonical = orjson.dumps(state, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=_json_default)
+    return keyed_hash(canonical.decode())
+
+
 def content_hash(row: PreparedRow) -> str:
     """Keyed hash of everything a resend could change, PII included, so a change is seen without storing it in clear."""
-    canonical = orjson.dumps(
+    return _digest(
         {
             "payload": row.payload,
             "pii": row.pii,
@@ -64,11 +70,8 @@ def content_hash(row: PreparedRow) -> str:
             "publish_until": row.publish_until,
             "severity": row.severity,
             "status": row.status,
-        },
-        option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
-        default=_json_default,
+        }
     )
-    return keyed_hash(canonical.decode())
 
 
 def pii_cipher(row: PreparedRow) -> bytes | None:
@@ -415,7 +418,8 @@ def _keep_version(session: Session, record: Record, *, reason: str, by: str, now
 
 
 def _state_hash(record: Record) -> str:
-    canonical = orjson.dumps(
+    """The content hash of a record changed outside collection (its version is part of it)."""
+    return _digest(
         {
             "payload": record.payload,
             "decision_date": record.decision_date,
@@ -425,11 +429,8 @@ def _state_hash(record: Record) -> str:
             "severity": record.severity,
             "status": record.status,
             "version": record.version,
-        },
-        option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
-        default=_json_default,
+        }
     )
-    return keyed_hash(canonical.decode())
 
 
 def correct_record(
