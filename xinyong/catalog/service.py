@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from xinyong.catalog.models import Resource, SourceUnit, UnitResource
 from xinyong.catalog.spec import ResourceSpec
 from xinyong.core import clock
+from xinyong.core.database import refresh_versioned
 from xinyong.core.errors import Conflict, InvalidInput, NotFound
 from xinyong.core.text import normalise_code
 from xinyong.subjects.codes import uscc_error
@@ -53,11 +54,7 @@ def load_builtin(*, session: Session) -> int:
         if resource is None:
             session.add(Resource(code=entry["code"], version=catalog["version"], updated_at=clock.now(), **values))
             written += 1
-        elif any(getattr(resource, k) != v for k, v in values.items()):
-            for key, value in values.items():
-                setattr(resource, key, value)
-            resource.version += 1
-            resource.updated_at = clock.now()
+        elif refresh_versioned(resource, values, now=clock.now()):
             written += 1
     session.flush()
     return written

@@ -25,6 +25,7 @@ from xinyong.audit.service import Actor
 from xinyong.catalog.models import Resource, SourceUnit
 from xinyong.checks.models import Check, CheckFeedback, Matter, Measure
 from xinyong.core import clock, crypto
+from xinyong.core.database import refresh_versioned
 from xinyong.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from xinyong.core.settings import get_settings
 from xinyong.core.text import name_key, normalise_code, normalise_name
@@ -92,11 +93,7 @@ def load_builtin(*, session: Session) -> int:
         if measure.basis and not values["basis"]:
             # The credit office confirmed a local policy's basis: an upgrade must not wipe it.
             values["basis"], values["local_policy"] = measure.basis, measure.local_policy
-        if any(getattr(measure, k) != v for k, v in values.items()):
-            for key, value in values.items():
-                setattr(measure, key, value)
-            measure.version += 1
-            measure.updated_at = clock.now()
+        if refresh_versioned(measure, values, now=clock.now()):
             written += 1
     session.flush()
     return written

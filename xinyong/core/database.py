@@ -132,3 +132,18 @@ def session_scope(engine: Engine | None = None, *, write: bool = False) -> Itera
         except BaseException:
             session.rollback()
             raise
+
+
+def refresh_versioned(row: Any, values: dict[str, Any], *, now: dt.datetime) -> bool:
+    """Bring a built-in catalog row (resource, list type, measure …) up to the shipped ``values``.
+
+    Only a real change writes: the row then gets the new values, the next version number and ``updated_at``, so a
+    repeated ``xinyong db upgrade`` changes nothing. Returns whether the row changed.
+    """
+    if all(getattr(row, key) == value for key, value in values.items()):
+        return False
+    for key, value in values.items():
+        setattr(row, key, value)
+    row.version += 1
+    row.updated_at = now
+    return True

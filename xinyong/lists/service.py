@@ -23,6 +23,7 @@ from xinyong.audit import service as audit
 from xinyong.audit.service import Actor
 from xinyong.catalog.models import Resource
 from xinyong.core import clock, crypto
+from xinyong.core.database import refresh_versioned
 from xinyong.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from xinyong.core.workdays import add_workdays
 from xinyong.exchange import events
@@ -86,11 +87,7 @@ def load_builtin(*, session: Session) -> int:
         if row.basis and not values["basis"]:
             # A locally recognised list whose basis the credit office has filled in: never wipe it on upgrade.
             values["basis"], values["basis_note"] = row.basis, row.basis_note
-        if any(getattr(row, key) != value for key, value in values.items()):
-            for key, value in values.items():
-                setattr(row, key, value)
-            row.version += 1
-            row.updated_at = clock.now()
+        if refresh_versioned(row, values, now=clock.now()):
             written += 1
     session.flush()
     return written
