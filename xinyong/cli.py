@@ -35,7 +35,7 @@ err = Console(stderr=True)
 # Domains with commands of their own; each module has ``register(app: typer.Typer)``.
 DOMAIN_COMMANDS = (
     "ingest", "demo", "portal", "lists", "monitoring", "evaluation",
-    "reports", "exchange", "rights", "audit", "security",
+    "reports", "exchange", "rights", "audit", "security", "backup",
 )  # fmt: skip
 
 
