@@ -7,9 +7,9 @@ identified by (resource, unit, SHA-256 of the file): running the same file again
 (the process was killed) skips the ``rows_done`` rows already committed and carries on, which makes the end state
 identical to one clean run whenever and however the first run died.
 
-Test hook: ``XINYONG_FAULT=<stage>:<chunk>`` makes the process exit at once (``os._exit(137)``, as SIGKILL would) at
-``stage`` of chunk number ``chunk`` (counted from 1 over the whole file); stages are ``FAULT_STAGES``. It exists for
-the crash tests and does nothing unless that variable is set.
+Test hook: ``XINYONG_FAULT=<stage>:<n>`` makes the process exit at once (``os._exit(137)``, as SIGKILL would) at
+``stage`` of chunk number ``n`` (counted from 1 over the whole file), for the stages in ``FAULT_STAGES``, and while
+writing the rejects file (see ``xinyong/ingest/faults.py``). It does nothing unless that variable is set.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import itertools
-import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from xinyong.core.errors import Forbidden, InvalidInput, NotFound
 from xinyong.core.logging import get_logger
 from xinyong.core.settings import get_settings
 from xinyong.ingest import rejects
+from xinyong.ingest.faults import CHUNK_STAGES, Fault
 from xinyong.ingest.models import Batch, BatchState, QuarantinedRow
 from xinyong.ingest.prepare import prepare_row
 from xinyong.ingest.rows import open_rows
@@ -53,7 +53,7 @@ from xinyong.subjects import service as subjects
 
 log = get_logger(__name__)
 
-FAULT_STAGES = ("after_parse", "after_link", "after_upsert", "before_commit", "after_commit")
+FAULT_STAGES = CHUNK_STAGES
 FORMATS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xls": "xls", ".json": "json", ".jsonl": "jsonl"}
 ERRORS_SHOWN = 100
 
@@ -69,19 +69,6 @@ class UnitInfo:
     uscc: str
     name: str
     region: str
-
-
-class _Fault:
-    """The crash-test hook (see the module docstring)."""
-
-    def __init__(self) -> None:
-        stage, _, chunk = os.environ.get("XINYONG_FAULT", "").partition(":")
-        self.stage = stage if stage in FAULT_STAGES else None
-        self.chunk = int(chunk) if chunk.isdigit() else 0
-
-    def __call__(self, stage: str, chunk_no: int) -> None:
-        if self.stage == stage and self.chunk == chunk_no:
-            os._exit(137)
 
 
 def file_sha256(path: Path) -> str:
@@ -128,7 +115,7 @@ def ingest_file(
     fmt = file_format(path)
     size = chunk_size or get_settings().ingest_chunk_size
     sha256 = file_sha256(path)
-    fault = _Fault()
+    fault = Fault()
 
     with session_scope(engine, write=True) as session:
         resource_row = catalog.get_resource(session=session, code=resource)
@@ -189,7 +176,9 @@ def ingest_file(
             encoding=info.encoding,
             headers=info.headers,
             path=target or rejects.path_next_to(path),
+            fault=fault,
         )
+    fault("after_rejects")
     with session_scope(engine, write=True) as session:
         batch = session.get_one(Batch, batch_id)
         batch.state = BatchState.COMPLETED.value
@@ -372,7 +361,7 @@ def _store_chunk(
     origin: str,
     chunk: Sequence[RawRow],
     chunk_no: int,
-    fault: _Fault,
+    fault: Fault,
 ) -> int:
     today, now = clock.today(), clock.now()
     valid: list[tuple[PreparedRow, UnitInfo]] = []

@@ -16,11 +16,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from xinyong.core import clock
-from xinyong.core.database import session_scope
+from xinyong.core.database import session_scope, unavailable_reason
 from xinyong.core.errors import NotFound
 from xinyong.core.logging import get_logger
 from xinyong.core.settings import get_settings
@@ -141,7 +141,11 @@ def run_job(engine: Engine, name: str, *, today: dt.date | None = None) -> Outco
         log.info("job done", job=name, period=period, result=result)
         return Outcome(name, period, JobState.DONE, result)
     except Exception as exc:  # a failing job must not stop the others; it is retried on the next round
-        log.exception("job failed", job=name, period=period)
+        reason = unavailable_reason(exc)
+        if reason is None:
+            log.exception("job failed", job=name, period=period)
+        else:  # not a bug: no traceback. If the database is still away, marking the run fails too and the round ends.
+            log.error(f"任务 {name} 中断：{reason}", job=name, period=period)
         with session_scope(engine, write=True) as session:
             failed = session.get(JobRun, run_id)
             if failed is not None:
@@ -157,11 +161,29 @@ def run_due(engine: Engine, *, only: str | None = None, today: dt.date | None = 
     return [run_job(engine, name, today=today) for name in names]
 
 
-def loop(engine: Engine, *, only: str | None = None, interval: int | None = None) -> None:  # pragma: no cover
-    pause = interval or get_settings().worker_interval
-    while True:
-        run_due(engine, only=only)
-        time.sleep(pause)
+def loop(engine: Engine, *, only: str | None = None, interval: int | None = None, rounds: int | None = None) -> int:
+    """Run the due jobs every ``interval`` seconds, for ever (or ``rounds`` times); returns the rounds lost to an
+    unavailable database.
+
+    A database that is down or restarting costs a round, not the worker: the round is logged in Chinese and retried
+    after the pause (the failed run, if it got as far as starting, is picked up again as stale or failed).
+    """
+    pause = get_settings().worker_interval if interval is None else interval
+    lost = 0
+    done = 0
+    while rounds is None or done < rounds:
+        try:
+            run_due(engine, only=only)
+        except DBAPIError as exc:
+            reason = unavailable_reason(exc)
+            if reason is None:
+                raise
+            lost += 1
+            log.error(f"{reason}：本轮定时任务未执行，{pause} 秒后重试", error=str(exc.orig).strip().splitlines()[:1])
+        done += 1
+        if rounds is None or done < rounds:
+            time.sleep(pause)
+    return lost
 
 
 def recent_runs(*, session: Session, limit: int = 30) -> list[JobRun]:
