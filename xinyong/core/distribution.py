@@ -198,8 +198,8 @@ def unkeyed(statement: str) -> list[str]:
     changed = True
     while changed:
         changed = False
-        for left, right in edges:
-            if (left in pinned) != (right in pinned):
-                pinned.update((left, right))
+        for one, other in edges:
+            if (one in pinned) != (other in pinned):
+                pinned.update((one, other))
                 changed = True
     return sorted({f"{o.table} AS {o.alias}" for o in occurrences if o.alias not in pinned})
