@@ -350,6 +350,24 @@ def _unit_of(
     return found
 
 
+def _linked(subject_id: int | None, row: PreparedRow) -> int:
+    # link_subjects finds or creates a subject for every reference with an identity, and _names_no_subject has
+    # refused the others: None here is a bug, not bad data.
+    if subject_id is None:
+        raise AssertionError(f"第 {row.row_no} 行未关联到信用主体")
+    return subject_id
+
+
+def _names_no_subject(row: PreparedRow, spec: ResourceSpec) -> Problem | None:
+    """A row whose subject cannot be identified (no USCC, ID number or registration code) cannot be stored: every
+    record belongs to a subject (on PostgreSQL it is the partition key). The national fields make one of them
+    required for every kind of subject; only a catalog edited to relax that lets such a row through validation."""
+    ref = row.subject
+    if ref.uscc or ref.id_number or ref.legacy_codes:
+        return None
+    return Problem(spec.role("uscc") or "", "无法确定信用主体：统一社会信用代码、证件号码和其他登记代码均为空")
+
+
 def _store_chunk(
     *,
     engine: Engine,
@@ -374,6 +392,8 @@ def _store_chunk(
         owner = _unit_of(prepared, spec, unit, granted)
         if isinstance(owner, Problem):
             refused.append((raw, [owner]))
+        elif anonymous := _names_no_subject(prepared, spec):
+            refused.append((raw, [anonymous]))
         else:
             valid.append((prepared, owner))
     fault("after_parse", chunk_no)
@@ -397,7 +417,7 @@ def _store_chunk(
             batch_id=batch_id,
             origin=origin,
             items=[
-                records.Incoming(row, subject_id)
+                records.Incoming(row, _linked(subject_id, row))
                 for (row, _), subject_id in zip(valid, linked.subject_ids, strict=True)
             ],
             now=now,

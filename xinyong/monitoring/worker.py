@@ -24,7 +24,7 @@ from xinyong.core.database import session_scope, unavailable_reason
 from xinyong.core.errors import NotFound
 from xinyong.core.logging import get_logger
 from xinyong.core.settings import get_settings
-from xinyong.monitoring import exports, governance
+from xinyong.monitoring import exports, governance, maintenance
 from xinyong.monitoring.models import JobRun, JobState
 
 log = get_logger(__name__)
@@ -94,12 +94,22 @@ def _monthly_summary(session: Session, period: str) -> dict[str, Any]:
     return {"file": str(path)}
 
 
+def _vacuum_analyze(session: Session, _period: str) -> dict[str, Any]:
+    return maintenance.vacuum_analyze(session.get_bind().engine)
+
+
+def _partitions_ahead(session: Session, period: str) -> dict[str, Any]:
+    return maintenance.ensure_month_partitions(session.get_bind().engine, today=dt.date.fromisoformat(period))
+
+
 register_job("deadline_alerts", "异议、修复办理期限提醒", daily, _not_installed("异议与修复"))
 register_job("evaluation_incremental", "增量综合评价", daily, _not_installed("综合评价"))
 register_job("feeds", "共享交换变更订阅推送", daily, _not_installed("共享交换"))
 register_job("governance_scan", "疑似重复记录与主体扫描", daily, _governance_scan)
 register_job("volume_alerts", "上月报送量异常预警", previous_month, _volume_alerts)
 register_job("monthly_summary", "上月监测月报 PDF", previous_month, _monthly_summary)
+register_job("partitions_ahead", "按月分区：提前创建变更事件表未来三个月的分区", daily, _partitions_ahead)
+register_job("vacuum_analyze", "数据库维护：按死元组与修改量执行 VACUUM / ANALYZE", daily, _vacuum_analyze)
 
 
 @dataclass(frozen=True)
