@@ -8,6 +8,7 @@ their dependents, every record has a subject, and the migration converts existin
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from pathlib import Path
@@ -88,13 +89,28 @@ def test_layout_per_engine(session: Session, db: Database) -> None:
         assert ("resource_id", "source_unit_id", "doc_no") in uniques
 
 
-def test_a_record_cannot_be_deleted_on_postgresql(session: Session, db: Database) -> None:
-    if db.kind != "postgresql":
-        pytest.skip("SQLite keeps its foreign keys (and their ON DELETE rules); only PostgreSQL needs the trigger")
+def test_deleting_a_record_never_leaves_a_dangling_reference(session: Session, db: Database) -> None:
+    """PostgreSQL has no foreign keys to the partitioned record table, so a trigger refuses any DELETE; SQLite keeps
+    its foreign keys, so a DELETE takes the record's versions with it (ON DELETE CASCADE) and nothing dangles."""
     record = factories.record(session, subject_row=factories.subject(session))
-    with pytest.raises(sa.exc.DBAPIError, match="信用信息记录不可删除"), session.begin_nested():
+    now = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+    session.add(
+        RecordVersion(
+            record_id=record.id, version=1, subject_id=record.subject_id, status=record.status,
+            subject_name=record.subject_name, payload=record.payload, content_hash=record.content_hash,
+            replaced_at=now, replaced_by="test", reason="resend",
+        )
+    )  # fmt: skip
+    session.flush()
+    if db.kind == "postgresql":
+        with pytest.raises(sa.exc.DBAPIError, match="信用信息记录不可删除"), session.begin_nested():
+            session.execute(sa.delete(Record).where(Record.id == record.id))
+        assert session.scalar(sa.select(sa.func.count()).select_from(Record).where(Record.id == record.id)) == 1
+    else:
         session.execute(sa.delete(Record).where(Record.id == record.id))
-    assert session.scalar(sa.select(sa.func.count()).select_from(Record).where(Record.id == record.id)) == 1
+        assert session.scalar(sa.select(sa.func.count()).select_from(Record).where(Record.id == record.id)) == 0
+    versions = sa.select(sa.func.count()).select_from(RecordVersion).where(RecordVersion.record_id == record.id)
+    assert session.scalar(versions) == (1 if db.kind == "postgresql" else 0)
 
 
 # --- the natural key across partitions ------------------------------------------------------------------------------
