@@ -1,9 +1,10 @@
 """Finding a subject by name or code (DESIGN §5): exact code first, then names (current and former).
 
-Names: SQLite FTS5 with the trigram tokenizer for terms of three characters or more (table ``subject_name_fts``, kept
-in step by triggers), PostgreSQL ``pg_trgm`` (GIN index on ``subject_name.name``); terms of one or two characters fall
-back to a substring scan. At most ``XINYONG_SEARCH_MAX_RESULTS`` matches are counted and ranked (the answer then says
-"N+"), which keeps a query as broad as "有限公司" as fast as a precise one.
+Names: one statement gathers the candidates — names starting with the query (B-tree range) and names containing every
+term (SQLite FTS5 trigram table ``subject_name_fts``, PostgreSQL ``pg_trgm`` GIN index on ``subject_name.name``; terms
+of one or two characters have no trigram and are tested with ``instr``/``strpos``), stopping after
+``XINYONG_SEARCH_MAX_RESULTS`` + 1 names without sorting them, so a query as broad as "有限公司" costs no more than a
+precise one (the answer then says "N+"). Ranking is done in Python over those candidates. See docs/portal.md.
 Natural persons are never found unless a published record requires it (DESIGN §4.3).
 """
 
