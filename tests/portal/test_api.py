@@ -132,6 +132,18 @@ def test_broad_search_stops_at_the_cap_with_the_best_matches_first(
     assert not narrow["total_capped"] and [i["name"] for i in narrow["items"]] == ["淄博宽泛测试第7号有限公司"]
 
 
+def test_a_query_of_short_terms_stops_at_the_short_cap(client: TestClient, session: Session) -> None:
+    from xinyong.subjects.search import SHORT_QUERY_CAP
+
+    for i in range(SHORT_QUERY_CAP + 5):
+        factories.subject(session, name=f"淄博短查{i}号商店")
+    session.flush()
+    short = client.get("/api/v1/subjects", params={"q": "短查"}).json()
+    assert short["total_capped"] and short["total"] == SHORT_QUERY_CAP
+    longer = client.get("/api/v1/subjects", params={"q": "短查10"}).json()  # 3+ characters: the usual cap
+    assert not longer["total_capped"] and longer["total"] == 6  # 短查10号, 短查100号 … 短查104号
+
+
 def test_search_highlights_matches_in_html(client: TestClient, session: Session) -> None:
     factories.subject(session, name="淄博高亮测试有限公司")
     page = client.get("/search", params={"q": "高亮"}, headers=BROWSER)

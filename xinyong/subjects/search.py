@@ -24,6 +24,8 @@ from xinyong.disclosure import public_filter
 from xinyong.records.models import Record
 from xinyong.subjects.models import Subject, SubjectCode, SubjectKind, SubjectName
 
+# Candidates of a query made only of 1–2 character terms (see ``search``); XINYONG_SEARCH_MAX_RESULTS if lower.
+SHORT_QUERY_CAP = 100
 _CODE_LIKE = re.compile(r"^[0-9A-Z]{8,18}$")
 _PERSON_REF = re.compile(r"^P([0-9]{1,12})$")
 
@@ -192,6 +194,10 @@ def search(*, session: Session, q: str, page: int = 1, page_size: int = 20) -> S
         candidates: list[tuple[int, str]] = []
         capped = False
     else:
+        if all(len(t) < 3 for t in terms):
+            # Only 1–2 character terms: no index can narrow them, the table is scanned until the cap is reached, so
+            # a lower cap bounds the scan (the answer says "100+": type more of the name).
+            cap = min(cap, SHORT_QUERY_CAP)
         candidates, capped = _name_candidates(session, terms, cap)
     ranked = sorted(
         (_rank(name, query_text, terms), len(name), sid) for sid, name in candidates if exact is None or sid != exact.id
