@@ -358,9 +358,14 @@ def measure(
             )
             params = [{"m": '"' + f + '"'} for f in fragments]
         else:
-            raw_search = sa.text("SELECT DISTINCT subject_id FROM subject_name WHERE name LIKE :m LIMIT 20")
+            # The pattern inline (literal_execute): a prepared statement's generic plan would not use the trigram index.
+            raw_search = sa.text("SELECT DISTINCT subject_id FROM subject_name WHERE name LIKE :m LIMIT 20").bindparams(
+                sa.bindparam("m", literal_execute=True)
+            )
             params = [{"m": f"%{f}%"} for f in fragments]
-        raw_short = sa.text("SELECT DISTINCT subject_id FROM subject_name WHERE name LIKE :m LIMIT 20")
+        raw_short = sa.text("SELECT DISTINCT subject_id FROM subject_name WHERE name LIKE :m LIMIT 20").bindparams(
+            sa.bindparam("m", literal_execute=True)
+        )
 
         def timed(stmt: Any, p: dict[str, Any]) -> float:
             t = time.perf_counter()

@@ -144,6 +144,15 @@ def test_a_query_of_short_terms_stops_at_the_short_cap(client: TestClient, sessi
     assert not longer["total_capped"] and longer["total"] == 6  # 短查10号, 短查100号 … 短查104号
 
 
+def test_search_terms_with_quotes_and_wildcards_match_literally(client: TestClient, session: Session) -> None:
+    target = factories.subject(session, name="淄博纯度100%_测试'商店")
+    factories.subject(session, name="淄博纯度100X1测试商店")
+    session.flush()
+    for query in ("100%_测试'", "度100%_", "%_"):
+        names = [i["name"] for i in client.get("/api/v1/subjects", params={"q": query}).json()["items"]]
+        assert names == [target.name], query
+
+
 def test_search_highlights_matches_in_html(client: TestClient, session: Session) -> None:
     factories.subject(session, name="淄博高亮测试有限公司")
     page = client.get("/search", params={"q": "高亮"}, headers=BROWSER)

@@ -155,7 +155,11 @@ def _contains_hits(session: Session, terms: list[str], limit: int) -> sa.Select[
         position = sa.func.instr
     else:
         for term in long_terms:
-            query = query.where(SubjectName.name.like(f"%{_like_escape(term)}%", escape="\\"))
+            # The pattern is written into the statement (``literal_execute``), not sent as a parameter: psycopg
+            # prepares a statement after five uses, and PostgreSQL's generic plan for ``LIKE $1`` cannot know the
+            # pattern suits the trigram index — it chose a sequential scan (1.4 s instead of 10 ms at 1M names).
+            pattern = sa.bindparam(None, f"%{_like_escape(term)}%", type_=sa.String, literal_execute=True)
+            query = query.where(SubjectName.name.like(pattern, escape="\\"))
         position = sa.func.strpos
     for term in short_terms:
         query = query.where(position(SubjectName.name, term) > 0)
