@@ -360,11 +360,11 @@ def measure(
         else:
             # The pattern inline (literal_execute): a prepared statement's generic plan would not use the trigram index.
             raw_search = sa.text("SELECT DISTINCT subject_id FROM subject_name WHERE name LIKE :m LIMIT 20").bindparams(
-                sa.bindparam("m", literal_execute=True)
+                sa.bindparam("m", type_=sa.String, literal_execute=True)
             )
             params = [{"m": f"%{f}%"} for f in fragments]
         raw_short = sa.text("SELECT DISTINCT subject_id FROM subject_name WHERE name LIKE :m LIMIT 20").bindparams(
-            sa.bindparam("m", literal_execute=True)
+            sa.bindparam("m", type_=sa.String, literal_execute=True)
         )
 
         def timed(stmt: Any, p: dict[str, Any]) -> float:
