@@ -111,6 +111,48 @@ def test_search_pagination_is_stable_and_complete(client: TestClient, session: S
     assert len(seen) == 25 and set(seen) == names
 
 
+def test_broad_search_stops_at_the_cap_with_the_best_matches_first(
+    client: TestClient, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XINYONG_SEARCH_MAX_RESULTS", "10")
+    reset_settings()
+    for i in range(30):
+        factories.subject(session, name=f"淄博宽泛测试第{i}号有限公司")
+    # Written last, so a scan in table order would meet them after the cap: the prefix stage must find them.
+    exact = factories.subject(session, name="宽泛测试")
+    prefixed = factories.subject(session, name="宽泛测试机械厂")
+    session.flush()
+    for query in ("宽泛测试", "宽泛"):
+        body = client.get("/api/v1/subjects", params={"q": query}).json()
+        assert body["total_capped"] and body["total"] == 10, query
+        names = [i["name"] for i in body["items"]]
+        assert len(names) == 10 and all(query in n for n in names), query
+        assert names[:2] == [exact.name, prefixed.name], query
+    narrow = client.get("/api/v1/subjects", params={"q": "第7号"}).json()
+    assert not narrow["total_capped"] and [i["name"] for i in narrow["items"]] == ["淄博宽泛测试第7号有限公司"]
+
+
+def test_a_query_of_short_terms_stops_at_the_short_cap(client: TestClient, session: Session) -> None:
+    from xinyong.subjects.search import SHORT_QUERY_CAP
+
+    for i in range(SHORT_QUERY_CAP + 5):
+        factories.subject(session, name=f"淄博短查{i}号商店")
+    session.flush()
+    short = client.get("/api/v1/subjects", params={"q": "短查"}).json()
+    assert short["total_capped"] and short["total"] == SHORT_QUERY_CAP
+    longer = client.get("/api/v1/subjects", params={"q": "短查10"}).json()  # 3+ characters: the usual cap
+    assert not longer["total_capped"] and longer["total"] == 6  # 短查10号, 短查100号 … 短查104号
+
+
+def test_search_terms_with_quotes_and_wildcards_match_literally(client: TestClient, session: Session) -> None:
+    target = factories.subject(session, name="淄博纯度100%_测试'商店")
+    factories.subject(session, name="淄博纯度100X1测试商店")
+    session.flush()
+    for query in ("100%_测试'", "度100%_", "%_"):
+        names = [i["name"] for i in client.get("/api/v1/subjects", params={"q": query}).json()["items"]]
+        assert names == [target.name], query
+
+
 def test_search_highlights_matches_in_html(client: TestClient, session: Session) -> None:
     factories.subject(session, name="淄博高亮测试有限公司")
     page = client.get("/search", params={"q": "高亮"}, headers=BROWSER)
