@@ -45,6 +45,7 @@ import json
 import os
 import random
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -734,6 +735,8 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, help="keep the database (SQLite), uploads and server log here")
     parser.add_argument("--lock", type=Path, help="flock this file around the measurement (not the data load)")
     args = parser.parse_args()
+    # A terminated run still stops its server and drops its PostgreSQL database (the finally blocks run).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     os.environ.setdefault("XINYONG_TODAY", TODAY)
     os.environ.setdefault("XINYONG_LOG_LEVEL", "WARNING")
     with tempfile.TemporaryDirectory(prefix="xinyong-soak-") as tmp:
