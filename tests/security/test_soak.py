@@ -1,0 +1,40 @@
+"""The short soak: bench/soak.py's mixed load for about 20 s against the app under uvicorn, on both engines.
+
+Searches, subject pages, checks and ingestion (new batches, batches with bad rows, byte-identical re-sends) run at
+the same time; the test asserts that nothing failed, that every kind of request ran, and that the stored data add up
+afterwards (records = accepted rows, no duplicates, quarantine = rejected rows, audit chain intact). No timing is
+asserted: latency is the benchmark's business (docs/benchmarks.md, "Soak").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench import soak
+from tests.conftest import Database
+
+
+@pytest.mark.slow
+def test_short_soak_has_no_errors_and_keeps_the_data_intact(fresh_db: Database, tmp_path: Path) -> None:
+    prepared = soak.prepare(fresh_db.url, subjects=2000, records=500, workdir=tmp_path)
+    result = soak.soak(prepared, duration=20, workers=1)
+
+    assert result["error_samples"] == [], result["server_log_tail"]
+    assert result["errors"] == 0
+    assert [op for op, s in result["operations"].items() if s["requests"] == 0] == []
+    assert {op: c["detail"] for op, c in result["integrity"].items() if not c["ok"]} == {}
+    assert set(result["integrity"]) == {
+        "records_equal_accepted",
+        "no_duplicate_records",
+        "no_record_versions",
+        "quarantine_equals_rejected",
+        "batches_equal_answers",
+        "checks_equal_answers",
+        "audit_verify",
+    }
+    ingest = result["ingest"]
+    # the load did exercise the three kinds of batch, not just count them
+    assert ingest["accepted"] > 0 and ingest["duplicates"] > 0 and ingest["rejected"] > 0
+    assert result["ok"] is True
