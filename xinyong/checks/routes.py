@@ -20,6 +20,7 @@ from xinyong.core.deps import CurrentActor, SessionDep, require_role
 from xinyong.core.errors import Conflict, InvalidInput, NotFound, TooLarge, XinyongError
 from xinyong.core.settings import get_settings
 from xinyong.core.text import normalise_code
+from xinyong.core.types import RowId
 from xinyong.lists.basis import public_basis
 from xinyong.web.templating import render
 
@@ -196,7 +197,7 @@ def hall_submit(
     account: OptionalAccount,
     matter: Annotated[str, Form()],
     query: Annotated[str, Form()] = "",
-    subject_id: Annotated[int | None, Form()] = None,
+    subject_id: Annotated[RowId | None, Form()] = None,
 ) -> Response:
     actor = _clerk(request, account)
     if isinstance(actor, Response):

@@ -16,6 +16,7 @@ from xinyong.audit.service import Actor
 from xinyong.core import clock
 from xinyong.core.deps import OptionalActor, SessionDep
 from xinyong.core.errors import Forbidden, InvalidInput, TooLarge, Unauthenticated
+from xinyong.core.types import RowId
 from xinyong.portal.routes import csrf_token
 from xinyong.reports import render as _render  # noqa: F401  (registers the china_time filter)
 from xinyong.reports import service
@@ -199,7 +200,7 @@ def _own_subject(account: OptionalAccount) -> int:
     return account.subject_id
 
 
-def _own_page(request: Request, session: SessionDep, subject_id: int, error: str | None = None) -> Response:
+def _own_page(request: Request, session: SessionDep, subject_id: RowId, error: str | None = None) -> Response:
     from xinyong.subjects.models import Subject
 
     subject = session.get(Subject, subject_id)
