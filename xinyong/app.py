@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import json
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -61,8 +63,40 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     hooks.install(app)
     app.mount("/static", StaticFiles(packages=[("xinyong.web", "static")]), name="static")
     _install_error_handlers(app)
+    _document_error_body(app)
     app.add_middleware(SecurityHeaders, https=settings.public_url.startswith("https://"))
     return app
+
+
+# What every error response looks like (``error_body``); FastAPI's default 422 schema (``{"detail": [...]}``) is not
+# what the handlers below send, so the generated schema is corrected to this shape (clients and schemathesis read it).
+ERROR_SCHEMA: dict[str, object] = {
+    "title": "ErrorBody",
+    "type": "object",
+    "required": ["error", "message"],
+    "properties": {
+        "error": {"type": "string", "title": "错误代码"},
+        "message": {"type": "string", "title": "中文错误信息"},
+        "detail": {"type": "object", "title": "详情（如 problems：逐项的问题）"},
+    },
+}
+
+
+def _document_error_body(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            components = schema.get("components", {}).get("schemas", {})
+            if "HTTPValidationError" in components:
+                components["HTTPValidationError"] = ERROR_SCHEMA
+                if '"#/components/schemas/ValidationError"' not in json.dumps(schema):
+                    components.pop("ValidationError", None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def error_body(code: str, message: str, **detail: object) -> dict[str, object]:
