@@ -22,6 +22,7 @@ from xinyong.core.logging import configure_logging, get_logger
 from xinyong.core.settings import get_settings
 from xinyong.web import csrf
 from xinyong.web.headers import SecurityHeaders
+from xinyong.web.limits import BodyLimit
 from xinyong.web.templating import render, wants_html
 
 log = get_logger(__name__)
@@ -64,6 +65,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(packages=[("xinyong.web", "static")]), name="static")
     _install_error_handlers(app)
     _document_error_body(app)
+    app.add_middleware(BodyLimit)  # every request body bounded before anything reads it (xinyong/web/limits.py)
     app.add_middleware(SecurityHeaders, https=settings.public_url.startswith("https://"))
     return app
 
@@ -147,7 +149,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         messages = {404: "您访问的页面不存在，请检查地址", 405: "不支持该请求方式"}
         message = messages.get(exc.status_code, str(exc.detail))
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "http_error")
         return _error_response(request, exc.status_code, code, message, dict(exc.headers or {}) or None)
 
     @app.exception_handler(RequestValidationError)

@@ -164,10 +164,10 @@ def _quote(text: str) -> str:
 
 
 async def _read_limited(file: UploadFile) -> bytes:
-    limit = get_settings().upload_max_bytes
+    limit = get_settings().check_upload_max_bytes
     content = await file.read(limit + 1)
     if len(content) > limit:
-        raise TooLarge(f"文件超过上限 {limit // (1024 * 1024)} MiB")
+        raise TooLarge(f"文件超过上限 {limit / (1024 * 1024):.0f} MB，请拆分后分批核查")
     return content
 
 

@@ -184,6 +184,8 @@ async def objection_submit(
     if actor is None:
         return RedirectResponse("/login?next=/me", status_code=303)
     try:
+        if len(files or []) > attachments.MAX_PER_ITEM:  # each file is bounded; so is how many are read
+            raise InvalidInput(f"一次最多上传 {attachments.MAX_PER_ITEM} 个附件")
         uploads = [(u.filename, await u.read(attachments_limit() + 1)) for u in files or [] if u.filename]
         for name, content in uploads:  # checked before anything is written
             attachments.check_file(name, content)

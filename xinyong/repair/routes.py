@@ -188,7 +188,7 @@ async def repair_submit(request: Request, session: FormSession, account: FormAcc
     actor = actor_of(account)
     form = await request.form()
     raw_id = str(form.get("record_id", "")).strip()
-    if not raw_id.isdigit():
+    if not raw_id.isdigit() or len(raw_id) > 18:  # 18 digits: always within a 64-bit id
         raise InvalidInput(f"record_id：应为记录编号（数字），收到“{raw_id[:40]}”")
     record_id = int(raw_id)
     info = repairs.eligibility(session=session, record_id=record_id, actor=actor)
