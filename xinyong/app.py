@@ -166,6 +166,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def _database_error(request: Request, exc: DBAPIError) -> Response:
+        if "cannot contain NUL" in str(exc.orig):
+            # PostgreSQL text cannot hold U+0000; psycopg refuses it before sending. It came from the request.
+            return _error_response(request, 422, "invalid_input", "请求内容含有空字符（U+0000），无法处理")
         log.exception("database error", error=str(exc.orig))
         return _error_response(request, 500, "internal", "服务器内部错误，已记录，请稍后重试")
 
