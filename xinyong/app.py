@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import json
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -20,6 +22,7 @@ from xinyong.core.logging import configure_logging, get_logger
 from xinyong.core.settings import get_settings
 from xinyong.web import csrf
 from xinyong.web.headers import SecurityHeaders
+from xinyong.web.limits import BodyLimit
 from xinyong.web.templating import render, wants_html
 
 log = get_logger(__name__)
@@ -61,8 +64,41 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     hooks.install(app)
     app.mount("/static", StaticFiles(packages=[("xinyong.web", "static")]), name="static")
     _install_error_handlers(app)
+    _document_error_body(app)
+    app.add_middleware(BodyLimit)  # every request body bounded before anything reads it (xinyong/web/limits.py)
     app.add_middleware(SecurityHeaders, https=settings.public_url.startswith("https://"))
     return app
+
+
+# What every error response looks like (``error_body``); FastAPI's default 422 schema (``{"detail": [...]}``) is not
+# what the handlers below send, so the generated schema is corrected to this shape (clients and schemathesis read it).
+ERROR_SCHEMA: dict[str, object] = {
+    "title": "ErrorBody",
+    "type": "object",
+    "required": ["error", "message"],
+    "properties": {
+        "error": {"type": "string", "title": "错误代码"},
+        "message": {"type": "string", "title": "中文错误信息"},
+        "detail": {"type": "object", "title": "详情（如 problems：逐项的问题）"},
+    },
+}
+
+
+def _document_error_body(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            components = schema.get("components", {}).get("schemas", {})
+            if "HTTPValidationError" in components:
+                components["HTTPValidationError"] = ERROR_SCHEMA
+                if '"#/components/schemas/ValidationError"' not in json.dumps(schema):
+                    components.pop("ValidationError", None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def error_body(code: str, message: str, **detail: object) -> dict[str, object]:
@@ -113,7 +149,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         messages = {404: "您访问的页面不存在，请检查地址", 405: "不支持该请求方式"}
         message = messages.get(exc.status_code, str(exc.detail))
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "http_error")
         return _error_response(request, exc.status_code, code, message, dict(exc.headers or {}) or None)
 
     @app.exception_handler(RequestValidationError)
@@ -132,6 +168,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         if reason is not None:
             log.error("database unavailable", error=str(exc.orig).splitlines()[0] if str(exc.orig) else repr(exc))
             return _error_response(request, 503, "unavailable", reason, {"Retry-After": "5"})
+        if "cannot contain NUL" in str(exc.orig):
+            # PostgreSQL text cannot hold U+0000; psycopg refuses it before sending. It came from the request.
+            return _error_response(request, 422, "invalid_input", "请求内容含有空字符（U+0000），无法处理")
         log.exception("database error", error=str(exc.orig))
         return _error_response(request, 500, "internal", "服务器内部错误，已记录，请稍后重试")
 

@@ -20,6 +20,7 @@ from xinyong.core.deps import CurrentActor, SessionDep, require_role
 from xinyong.core.errors import Conflict, InvalidInput, NotFound, TooLarge, XinyongError
 from xinyong.core.settings import get_settings
 from xinyong.core.text import normalise_code
+from xinyong.core.types import RowId
 from xinyong.lists.basis import public_basis
 from xinyong.web.templating import render
 
@@ -163,10 +164,10 @@ def _quote(text: str) -> str:
 
 
 async def _read_limited(file: UploadFile) -> bytes:
-    limit = get_settings().upload_max_bytes
+    limit = get_settings().check_upload_max_bytes
     content = await file.read(limit + 1)
     if len(content) > limit:
-        raise TooLarge(f"文件超过上限 {limit // (1024 * 1024)} MiB")
+        raise TooLarge(f"文件超过上限 {limit / (1024 * 1024):.0f} MB，请拆分后分批核查")
     return content
 
 
@@ -196,7 +197,7 @@ def hall_submit(
     account: OptionalAccount,
     matter: Annotated[str, Form()],
     query: Annotated[str, Form()] = "",
-    subject_id: Annotated[int | None, Form()] = None,
+    subject_id: Annotated[RowId | None, Form()] = None,
 ) -> Response:
     actor = _clerk(request, account)
     if isinstance(actor, Response):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from xinyong.core.types import RowId
+
 
 class CheckCreate(BaseModel):
     matter: str = Field(description="事项代码或名称，如 government_procurement / 政府采购")
     code: str | None = Field(default=None, description="统一社会信用代码、公民身份号码或已登记的旧代码")
     name: str | None = Field(default=None, description="名称（无代码时按名称匹配；多个候选时返回 409 与候选列表）")
-    subject_id: int | None = Field(default=None, description="按名称匹配后确认的主体 id")
+    subject_id: RowId | None = Field(default=None, description="按名称匹配后确认的主体 id")
     person_name: str | None = Field(default=None, description="关联人员姓名（与 company 一起，查其任职企业的名单约束）")
     company: str | None = Field(default=None, description="关联人员所在企业的统一社会信用代码或名称")
 

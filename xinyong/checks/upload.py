@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from dataclasses import dataclass
@@ -61,21 +62,30 @@ def _cell(values: list[Any], col: int | None) -> str:
 
 
 def _read_csv(content: bytes) -> list[list[Any]]:
-    if content.startswith(b"\xef\xbb\xbf"):
-        text = content[3:].decode("utf-8")
+    """The same rule as collection (xinyong.ingest.rows.detect_encoding): a BOM decides; else UTF-8 when the whole file
+    is valid UTF-8; else GB18030 (the superset of GBK/GB2312), or Big5 when charset-normalizer is sure of it. A short
+    GBK file is often mistaken for another code page by detection alone."""
+    if content.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8-sig"
+    elif content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
     else:
         try:
-            text = content.decode("utf-8")
+            content.decode("utf-8")
+            encoding = "utf-8"
         except UnicodeDecodeError:
             best = from_bytes(content[:200_000]).best()
-            encoding = best.encoding if best else "gb18030"
-            if encoding.lower() in ("gbk", "gb2312", "big5", "cp936"):
-                encoding = "gb18030"
-            try:
-                text = content.decode(encoding)
-            except (UnicodeDecodeError, LookupError):
-                raise InvalidInput("CSV 文件编码无法识别（支持 UTF-8、GBK/GB18030）") from None
-    return [row for row in csv.reader(io.StringIO(text, newline=""))]
+            name = (best.encoding if best else "").lower().replace("-", "_")
+            encoding = "big5hkscs" if name in ("big5", "big5hkscs", "cp950") else "gb18030"
+    try:
+        text = content.decode(encoding)
+    except UnicodeDecodeError:
+        raise InvalidInput("CSV 文件编码无法识别（支持 UTF-8、GBK/GB18030）") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        return list(reader)
+    except csv.Error:
+        raise InvalidInput(f"第 {reader.line_num} 行：CSV 格式错误（单元格过长或引号不配对）") from None
 
 
 def _read_excel(content: bytes) -> list[list[Any]]:

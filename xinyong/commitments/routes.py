@@ -11,6 +11,7 @@ from xinyong.commitments import service as commitments
 from xinyong.commitments.models import COMMITMENT_STATUS_LABELS, Commitment, CommitmentStatus
 from xinyong.core.deps import SessionDep
 from xinyong.core.errors import Forbidden
+from xinyong.core.types import RowId
 from xinyong.rights.web import RightsActor
 
 router = APIRouter(prefix="/api/v1", tags=["异议、信用修复与信用承诺"])
@@ -52,13 +53,13 @@ def sign(body: CommitmentCreate, session: SessionDep, actor: RightsActor) -> dic
 
 
 @router.get("/commitments", summary="信用承诺列表（主体见本主体的；部门、信用办可按主体查询）")
-def listing(session: SessionDep, actor: RightsActor, subject_id: int | None = None) -> dict[str, Any]:
+def listing(session: SessionDep, actor: RightsActor, subject_id: RowId | None = None) -> dict[str, Any]:
     rows = commitments.listing(session=session, actor=actor, subject_id=subject_id)
     return {"items": [commitment_view(r) for r in rows], "total": len(rows)}
 
 
 @router.post("/commitments/{commitment_id}/fulfilment", summary="记录履约或违诺（部门）；违诺生成失信记录")
-def fulfilment(commitment_id: int, body: Fulfilment, session: SessionDep, actor: RightsActor) -> dict[str, Any]:
+def fulfilment(commitment_id: RowId, body: Fulfilment, session: SessionDep, actor: RightsActor) -> dict[str, Any]:
     row = commitments.record_fulfilment(session=session, actor=actor, commitment_id=commitment_id, kept=body.kept,
                                         note=body.note, severity=body.severity)  # fmt: skip
     return commitment_view(row)

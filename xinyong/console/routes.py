@@ -20,6 +20,7 @@ from xinyong.console.sections import SECTIONS
 from xinyong.console.web import StaffActor, back, check_csrf, csrf_token
 from xinyong.core.deps import SessionDep
 from xinyong.core.errors import Forbidden, NotFound, XinyongError
+from xinyong.core.types import RowId
 from xinyong.ingest.models import Batch, QuarantinedRow
 from xinyong.monitoring import governance, worker
 from xinyong.monitoring.models import ISSUE_KIND_LABELS, ISSUE_STATUS_LABELS, GovernanceIssue, IssueStatus
@@ -181,7 +182,7 @@ def application_add(
 
 @router.post("/lists/{kind}/{item_id}/retire")
 def list_retire(
-    request: Request, kind: str, item_id: int, session: SessionDep, actor: StaffActor, csrf: Text
+    request: Request, kind: str, item_id: RowId, session: SessionDep, actor: StaffActor, csrf: Text
 ) -> Response:
     check_csrf(request, csrf)
     service.retire_list_item(session=session, actor=actor, kind=kind, item_id=item_id)
@@ -206,7 +207,7 @@ def units_page(request: Request, session: SessionDep, actor: StaffActor) -> HTML
 @router.post("/units/{unit_id}/grants")
 def unit_grants(
     request: Request,
-    unit_id: int,
+    unit_id: RowId,
     session: SessionDep,
     actor: StaffActor,
     csrf: Text,
@@ -326,7 +327,7 @@ def batch_page(request: Request, batch_id: str, session: SessionDep, actor: Staf
 
 @router.post("/batches/rows/{row_id}/raw", response_class=HTMLResponse)
 def rejected_row_raw(
-    request: Request, row_id: int, session: SessionDep, actor: StaffActor, csrf: Text, purpose: OptionalText = ""
+    request: Request, row_id: RowId, session: SessionDep, actor: StaffActor, csrf: Text, purpose: OptionalText = ""
 ) -> Response:
     check_csrf(request, csrf)
     row = session.get(QuarantinedRow, row_id)
@@ -383,7 +384,7 @@ def records_page(
 
 @router.get("/records/{record_id}", response_class=HTMLResponse)
 def record_page(
-    request: Request, record_id: int, session: SessionDep, actor: StaffActor, purpose: str = ""
+    request: Request, record_id: RowId, session: SessionDep, actor: StaffActor, purpose: str = ""
 ) -> Response:
     try:
         record = service.view_record(session=session, actor=actor, record_id=record_id, purpose=purpose)
@@ -408,7 +409,7 @@ def subjects_page(request: Request, session: SessionDep, actor: StaffActor, q: s
 
 
 @router.get("/subjects/{subject_id}", response_class=HTMLResponse)
-def subject_page(request: Request, subject_id: int, session: SessionDep, actor: StaffActor) -> HTMLResponse:
+def subject_page(request: Request, subject_id: RowId, session: SessionDep, actor: StaffActor) -> HTMLResponse:
     subject = service.get_subject(session=session, actor=actor, subject_id=subject_id)
     names = session.scalars(sa.select(SubjectName).where(SubjectName.subject_id == subject.id).order_by(SubjectName.id))
     return page(
@@ -423,7 +424,7 @@ def subject_page(request: Request, subject_id: int, session: SessionDep, actor: 
     )
 
 
-def _subject_action(request: Request, session: SessionDep, subject_id: int, action: Any, ok: str) -> Response:
+def _subject_action(request: Request, session: SessionDep, subject_id: RowId, action: Any, ok: str) -> Response:
     try:
         action()
     except XinyongError as exc:
@@ -434,7 +435,7 @@ def _subject_action(request: Request, session: SessionDep, subject_id: int, acti
 
 @router.post("/subjects/{subject_id}/rename")
 def subject_rename(
-    request: Request, subject_id: int, session: SessionDep, actor: StaffActor, csrf: Text, name: Text, reason: Text
+    request: Request, subject_id: RowId, session: SessionDep, actor: StaffActor, csrf: Text, name: Text, reason: Text
 ) -> Response:
     check_csrf(request, csrf)
     return _subject_action(
@@ -448,7 +449,7 @@ def subject_rename(
 
 @router.post("/subjects/{subject_id}/codes")
 def subject_code(
-    request: Request, subject_id: int, session: SessionDep, actor: StaffActor, csrf: Text, code_type: Text, code: Text
+    request: Request, subject_id: RowId, session: SessionDep, actor: StaffActor, csrf: Text, code_type: Text, code: Text
 ) -> Response:
     check_csrf(request, csrf)
     return _subject_action(
@@ -462,7 +463,7 @@ def subject_code(
 
 @router.post("/subjects/{subject_id}/merge")
 def subject_merge(
-    request: Request, subject_id: int, session: SessionDep, actor: StaffActor, csrf: Text, other: Text, reason: Text
+    request: Request, subject_id: RowId, session: SessionDep, actor: StaffActor, csrf: Text, other: Text, reason: Text
 ) -> Response:
     check_csrf(request, csrf)
     wanted = other.strip()
@@ -483,7 +484,7 @@ def subject_merge(
 
 
 @router.post("/merges/{merge_id}/undo")
-def merge_undo(request: Request, merge_id: int, session: SessionDep, actor: StaffActor, csrf: Text) -> Response:
+def merge_undo(request: Request, merge_id: RowId, session: SessionDep, actor: StaffActor, csrf: Text) -> Response:
     check_csrf(request, csrf)
     try:
         log = service.undo_merge(session=session, actor=actor, merge_id=merge_id)
@@ -513,7 +514,7 @@ def governance_page(request: Request, session: SessionDep, actor: StaffActor, st
 @router.post("/governance/{issue_id}")
 def governance_close(
     request: Request,
-    issue_id: int,
+    issue_id: RowId,
     session: SessionDep,
     actor: StaffActor,
     csrf: Text,

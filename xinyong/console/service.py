@@ -333,7 +333,11 @@ def search_records(
         code = normalise_code(text)
         subject_ids = sa.select(Subject.id).where(Subject.uscc == code)
         query = query.where(
-            sa.or_(Record.subject_name.contains(text), Record.doc_no.contains(text), Record.subject_id.in_(subject_ids))
+            sa.or_(
+                Record.subject_name.contains(text, autoescape=True),
+                Record.doc_no.contains(text, autoescape=True),
+                Record.subject_id.in_(subject_ids),
+            )
         )
     if resource:
         query = query.join(Resource, Resource.id == Record.resource_id).where(Resource.code == resource)
@@ -394,7 +398,7 @@ def find_subjects(*, session: Session, actor: Actor, q: str, limit: int = 50) ->
         .where(
             sa.or_(
                 Subject.uscc == code,
-                Subject.name.contains(text),
+                Subject.name.contains(text, autoescape=True),  # a typed % or _ is a character, not a wildcard
                 Subject.id.in_(sa.select(SubjectCode.subject_id).where(SubjectCode.code == code)),
             )
         )

@@ -102,6 +102,15 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = Field(default=False, description="Log one JSON object per line (for log shippers).")
     upload_max_bytes: int = Field(default=200 * 1024 * 1024, description="Largest file a unit may upload.")
+    body_max_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest JSON or form request body (uploads have their own bounds)."
+    )
+    check_upload_max_bytes: int = Field(
+        default=20 * 1024 * 1024, ge=1, description="Largest batch-check file (CSV/XLSX of up to 50,000 rows)."
+    )
+    report_upload_max_bytes: int = Field(
+        default=20 * 1024 * 1024, ge=1, description="Largest credit report file uploaded for verification."
+    )
     publicity_workdays: int = Field(
         default=7, ge=1, description="双公示: working days after the decision within which a record must be published."
     )

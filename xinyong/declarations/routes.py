@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from xinyong.core.deps import SessionDep
 from xinyong.core.errors import Forbidden
+from xinyong.core.types import RowId
 from xinyong.declarations import service as declarations
 from xinyong.declarations.models import CATEGORY_LABELS, DeclarationCategory, SelfDeclaration
 from xinyong.rights.web import RightsActor
@@ -55,7 +56,7 @@ def listing(session: SessionDep, actor: RightsActor, status: str | None = None) 
 
 
 @router.post("/{declaration_id}/verify", summary="核实自主申报（部门或信用办）")
-def verify(declaration_id: int, body: Verification, session: SessionDep, actor: RightsActor) -> dict[str, Any]:
+def verify(declaration_id: RowId, body: Verification, session: SessionDep, actor: RightsActor) -> dict[str, Any]:
     row = declarations.verify(session=session, actor=actor, declaration_id=declaration_id, confirmed=body.confirmed,
                               note=body.note)  # fmt: skip
     return declaration_view(row)

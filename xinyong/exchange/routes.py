@@ -16,6 +16,7 @@ from xinyong.accounts.web import OptionalAccount, actor_of
 from xinyong.audit.service import Actor
 from xinyong.core.deps import SessionDep, _bearer
 from xinyong.core.errors import Forbidden, Unauthenticated
+from xinyong.core.types import Cursor, RowId
 from xinyong.disclosure import Viewer
 from xinyong.exchange import authorised, feed, subscribers
 from xinyong.exchange.models import Subscriber, SubscriberKind, WebhookDelivery
@@ -41,15 +42,15 @@ class FeedPageRead(BaseModel):
 
 class WebhookSet(BaseModel):
     url: str = Field(max_length=500, description="HTTPS 地址（开发环境可用本机回环 http://127.0.0.1:…）")
-    after: int | None = Field(default=None, ge=0, description="从该游标之后开始推送（默认保持原游标）")
+    after: Cursor | None = Field(default=None, description="从该游标之后开始推送（默认保持原游标）")
 
 
 class Replay(BaseModel):
-    after: int = Field(ge=0, description="从该游标之后重新推送")
+    after: Cursor = Field(description="从该游标之后重新推送")
 
 
 class AuthorisationCreate(BaseModel):
-    agency_id: int = Field(description="被授权机构（订阅方）编号")
+    agency_id: RowId = Field(description="被授权机构（订阅方）编号")
     purpose: str = Field(min_length=1, max_length=200, description="查询用途")
     valid_to: dt.date = Field(description="授权截止日")
     valid_from: dt.date | None = None
@@ -94,7 +95,7 @@ def _subscriber(request: Request, session: SessionDep) -> Subscriber:
 def read_feed(
     request: Request,
     session: SessionDep,
-    after: Annotated[int, Query(ge=0, description="游标：上次返回的 next_after")] = 0,
+    after: Annotated[Cursor, Query(description="游标：上次返回的 next_after")] = 0,
     limit: Annotated[int, Query(ge=1, le=feed.MAX_LIMIT)] = 100,
 ) -> FeedPageRead:
     _, _, viewer = _caller(request, session)
@@ -261,7 +262,7 @@ def own_grant(session: SessionDep, account: OptionalAccount, body: Authorisation
 
 
 @router.delete("/api/v1/me/authorisations/{authorisation_id}", summary="撤销授权")
-def own_revoke(session: SessionDep, account: OptionalAccount, authorisation_id: int) -> dict[str, Any]:
+def own_revoke(session: SessionDep, account: OptionalAccount, authorisation_id: RowId) -> dict[str, Any]:
     row = authorised.revoke(session=session, actor=_own(account), authorisation_id=authorisation_id)
     return authorised.authorisation_view(row)
 
@@ -294,11 +295,11 @@ def own_page_action(
     account: OptionalAccount,
     csrf: Annotated[str, Form()],
     action: Annotated[str, Form()],
-    agency_id: Annotated[int | None, Form()] = None,
+    agency_id: Annotated[RowId | None, Form()] = None,
     purpose: Annotated[str, Form()] = "",
     valid_to: Annotated[dt.date | None, Form()] = None,
     scope: Annotated[str, Form()] = "",
-    authorisation_id: Annotated[int | None, Form()] = None,
+    authorisation_id: Annotated[RowId | None, Form()] = None,
 ) -> Response:
     actor = _own(account)
     if not hmac.compare_digest(_csrf(request), csrf):

@@ -139,9 +139,15 @@ def _address_problem(address: str) -> str | None:
 def endpoint_problem(url: str, *, resolve: bool = True) -> str | None:
     """Why ``url`` may not receive webhooks, or None. HTTPS to a public address; plain HTTP only to loopback in
     development. Host names are resolved and every address checked (again at each delivery, against DNS tricks)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises on a port that is not a number from 0 to 65535
+    except ValueError:
+        return "推送地址不是有效的网址（主机名或端口有误）"
     if parts.scheme not in ("https", "http") or not parts.hostname:
         return "推送地址必须是 https:// 开头的完整网址"
+    if any(ch.isspace() or ord(ch) < 0x20 for ch in url):
+        return "推送地址不能含有空白或控制字符"
     host = parts.hostname
     try:
         addresses = [str(ipaddress.ip_address(host))]
@@ -150,8 +156,8 @@ def endpoint_problem(url: str, *, resolve: bool = True) -> str | None:
             addresses = []
         else:
             try:
-                addresses = sorted({str(info[4][0]) for info in socket.getaddrinfo(host, parts.port or 443)})
-            except OSError:
+                addresses = sorted({str(info[4][0]) for info in socket.getaddrinfo(host, port or 443)})
+            except (OSError, UnicodeError):  # UnicodeError: a name IDNA cannot encode (empty or overlong label)
                 return f"无法解析推送地址的主机名 {host}"
     for address in addresses:
         if problem := _address_problem(address.split("%")[0]):

@@ -32,6 +32,7 @@ from xinyong.core.database import session_scope
 from xinyong.core.deps import CurrentActor, SessionDep, require_role
 from xinyong.core.errors import Forbidden, InvalidInput, NotFound, TooLarge, Unauthenticated, XinyongError
 from xinyong.core.settings import get_settings
+from xinyong.core.types import Cursor
 from xinyong.ingest import service
 from xinyong.ingest.faults import Fault
 from xinyong.ingest.pipeline import ingest_file
@@ -278,7 +279,7 @@ def list_batches(
     session: SessionDep,
     actor: CurrentActor,
     limit: Annotated[int, Query(ge=1, le=200, description="每页条数")] = 20,
-    offset: Annotated[int, Query(ge=0, description="跳过条数")] = 0,
+    offset: Annotated[Cursor, Query(description="跳过条数")] = 0,
 ) -> BatchPage:
     views, total = service.list_batches(session=session, actor=actor, limit=limit, offset=offset)
     return BatchPage(items=[BatchRead.of(v) for v in views], total=total)

@@ -12,12 +12,12 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from xinyong.catalog.codelists import LICENSE_CATEGORIES, PENALTY_CATEGORIES
-from xinyong.core.text import clean
+from xinyong.core.text import CONTROL_CLASS, CONTROL_CODES, clean
 from xinyong.records.models import SEVERITY_LABELS, Severity
 from xinyong.subjects.models import SUBJECT_KIND_LABELS, SubjectKind
 
 # What ``clean`` translates or drops; a cell without any of these only needs its white space tidied.
-_NEEDS_CLEAN = re.compile("[\uff01-\uff5e\u3000\u00a0\ufeff\u200b-\u200d\u2060]")
+_NEEDS_CLEAN = re.compile(f"[\uff01-\uff5e\u3000\u00a0\ufeff\u200b-\u200d\u2060{CONTROL_CLASS}]")
 
 
 def fast_clean(text: str) -> str:
@@ -249,10 +249,12 @@ MAX_OTHER_ID_LENGTH = 40
 _ALNUM_TO_HALF: dict[int, int | None] = {
     cp: cp - 0xFEE0 for r in ((0xFF10, 0xFF1A), (0xFF21, 0xFF3B), (0xFF41, 0xFF5B)) for cp in range(*r)
 }
-_ALNUM_TO_HALF |= {0x3000: 0x20, 0x00A0: 0x20} | dict.fromkeys([0xFEFF, 0x200B, 0x200C, 0x200D, 0x2060])
-_TO_TRANSLATE = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u3000\u00a0\ufeff\u200b-\u200d\u2060]")
+_ALNUM_TO_HALF |= {0x3000: 0x20, 0x00A0: 0x20} | dict.fromkeys([0xFEFF, 0x200B, 0x200C, 0x200D, 0x2060, *CONTROL_CODES])
+_TO_TRANSLATE = re.compile(
+    f"[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u3000\u00a0\ufeff\u200b-\u200d\u2060{CONTROL_CLASS}]"
+)
 _BLANKS = re.compile(r"\s+")
-_BLANK_CELL = re.compile("[\\s\u3000\u00a0\ufeff\u200b-\u200d\u2060]*")
+_BLANK_CELL = re.compile(f"[\\s\u3000\u00a0\ufeff\u200b-\u200d\u2060{CONTROL_CLASS}]*")
 
 
 def clean_text(text: str) -> str:

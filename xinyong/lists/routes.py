@@ -12,6 +12,7 @@ from xinyong.audit.service import Actor
 from xinyong.core.deps import CurrentActor, SessionDep, require_role
 from xinyong.core.errors import InvalidInput, NotFound
 from xinyong.core.text import normalise_code
+from xinyong.core.types import RowId
 from xinyong.lists import service as lists
 from xinyong.lists.basis import public_basis
 from xinyong.lists.models import ListEntry, ListType
@@ -103,19 +104,19 @@ def post_entry(body: EntryCreate, session: SessionDep, actor: CurrentActor) -> d
 
 
 @router.get("/lists/entries/{entry_id}", summary="名单条目及其每一步")
-def get_entry(entry_id: int, session: SessionDep, actor: CurrentActor) -> dict[str, Any]:
+def get_entry(entry_id: RowId, session: SessionDep, actor: CurrentActor) -> dict[str, Any]:
     _manager(actor)
     return _entry_detail(lists.get_entry(session=session, entry_id=entry_id))
 
 
 @router.post("/lists/entries/{entry_id}/notice", summary="告知（生成陈述申辩截止日）")
-def post_notice(entry_id: int, body: NoticeCreate, session: SessionDep, actor: CurrentActor) -> dict[str, Any]:
+def post_notice(entry_id: RowId, body: NoticeCreate, session: SessionDep, actor: CurrentActor) -> dict[str, Any]:
     entry = lists.send_notice(session=session, actor=_manager(actor), entry_id=entry_id, on=body.on)
     return _entry_detail(entry)
 
 
 @router.post("/lists/entries/{entry_id}/listing", summary="列入")
-def post_listing(entry_id: int, body: ListingCreate, session: SessionDep, actor: CurrentActor) -> dict[str, Any]:
+def post_listing(entry_id: RowId, body: ListingCreate, session: SessionDep, actor: CurrentActor) -> dict[str, Any]:
     entry = lists.confirm_listing(
         session=session,
         actor=_manager(actor),
@@ -128,7 +129,7 @@ def post_listing(entry_id: int, body: ListingCreate, session: SessionDep, actor:
 
 
 @router.post("/lists/entries/{entry_id}/removal", summary="移出")
-def post_removal(entry_id: int, body: RemovalCreate, session: SessionDep, actor: CurrentActor) -> dict[str, Any]:
+def post_removal(entry_id: RowId, body: RemovalCreate, session: SessionDep, actor: CurrentActor) -> dict[str, Any]:
     entry = lists.remove(
         session=session, actor=_manager(actor), entry_id=entry_id, reason=body.reason, note=body.note, on=body.on
     )
@@ -136,7 +137,9 @@ def post_removal(entry_id: int, body: RemovalCreate, session: SessionDep, actor:
 
 
 @router.post("/lists/entries/{entry_id}/withdrawal", summary="不予列入（陈述申辩成立）")
-def post_withdrawal(entry_id: int, body: WithdrawalCreate, session: SessionDep, actor: CurrentActor) -> dict[str, Any]:
+def post_withdrawal(
+    entry_id: RowId, body: WithdrawalCreate, session: SessionDep, actor: CurrentActor
+) -> dict[str, Any]:
     return _entry_detail(lists.withdraw(session=session, actor=_manager(actor), entry_id=entry_id, note=body.note))
 
 

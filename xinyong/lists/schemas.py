@@ -6,12 +6,13 @@ import datetime as dt
 
 from pydantic import BaseModel, Field
 
+from xinyong.core.types import RowId
 from xinyong.lists.models import RemovalReason
 
 
 class EntryCreate(BaseModel):
     list_type: str = Field(description="名单类型代码，如 wage_arrears")
-    subject_id: int | None = None
+    subject_id: RowId | None = None
     code: str | None = Field(default=None, description="主体统一社会信用代码（与 subject_id 二选一）")
     reason: str = Field(description="列入事由")
     doc_no: str | None = None

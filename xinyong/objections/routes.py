@@ -13,6 +13,7 @@ from xinyong.audit.service import Actor
 from xinyong.catalog.models import Resource, SourceUnit
 from xinyong.core.deps import SessionDep
 from xinyong.core.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
+from xinyong.core.types import RowId
 from xinyong.objections import service as objections
 from xinyong.objections.models import OBJECTION_STATUS_LABELS, Objection, ObjectionStatus
 from xinyong.objections.schemas import Answer, Note, ObjectionCreate, Refusal, Verification
@@ -80,13 +81,13 @@ def list_objections(session: SessionDep, actor: RightsActor, status: str | None 
 
 
 @router.get("/api/v1/objections/{objection_id}", summary="异议详情：状态、期限（暂定与否）、每一步")
-def read_objection(objection_id: int, session: SessionDep, actor: RightsActor) -> dict[str, Any]:
+def read_objection(objection_id: RowId, session: SessionDep, actor: RightsActor) -> dict[str, Any]:
     return objection_view(session, objections.get(session=session, objection_id=objection_id, actor=actor))
 
 
 @router.post("/api/v1/objections/{objection_id}/attachments", status_code=201, summary="上传证明材料（申请人）")
 async def upload_attachment(
-    objection_id: int, session: SessionDep, actor: RightsActor, file: Annotated[UploadFile, File()]
+    objection_id: RowId, session: SessionDep, actor: RightsActor, file: Annotated[UploadFile, File()]
 ) -> dict[str, Any]:
     row = objections.get(session=session, objection_id=objection_id, actor=actor)
     if actor.subject_id != row.subject_id:
@@ -104,35 +105,37 @@ def attachments_limit() -> int:
 
 
 @router.post("/api/v1/objections/{objection_id}/accept", summary="受理（信用办）")
-def accept_objection(objection_id: int, body: Note, session: SessionDep, actor: RightsActor) -> dict[str, Any]:
+def accept_objection(objection_id: RowId, body: Note, session: SessionDep, actor: RightsActor) -> dict[str, Any]:
     return objection_view(
         session, objections.accept(session=session, actor=actor, objection_id=objection_id, note=body.note)
     )
 
 
 @router.post("/api/v1/objections/{objection_id}/refuse", summary="不予受理（信用办，须说明理由）")
-def refuse_objection(objection_id: int, body: Refusal, session: SessionDep, actor: RightsActor) -> dict[str, Any]:
+def refuse_objection(objection_id: RowId, body: Refusal, session: SessionDep, actor: RightsActor) -> dict[str, Any]:
     return objection_view(
         session, objections.refuse(session=session, actor=actor, objection_id=objection_id, reason=body.reason)
     )
 
 
 @router.post("/api/v1/objections/{objection_id}/forward", summary="转信息提供单位核实（信用办）")
-def forward_objection(objection_id: int, body: Note, session: SessionDep, actor: RightsActor) -> dict[str, Any]:
+def forward_objection(objection_id: RowId, body: Note, session: SessionDep, actor: RightsActor) -> dict[str, Any]:
     return objection_view(
         session, objections.forward(session=session, actor=actor, objection_id=objection_id, note=body.note)
     )
 
 
 @router.post("/api/v1/objections/{objection_id}/verify", summary="核实结果：更正 / 删除 / 维持（本单位信息的报送单位）")
-def verify_objection(objection_id: int, body: Verification, session: SessionDep, actor: RightsActor) -> dict[str, Any]:
+def verify_objection(
+    objection_id: RowId, body: Verification, session: SessionDep, actor: RightsActor
+) -> dict[str, Any]:
     row = objections.verify(session=session, actor=actor, objection_id=objection_id, outcome=body.outcome,
                             note=body.note, changes=body.changes)  # fmt: skip
     return objection_view(session, row)
 
 
 @router.post("/api/v1/objections/{objection_id}/answer", summary="答复申请人，办结（信用办）")
-def answer_objection(objection_id: int, body: Answer, session: SessionDep, actor: RightsActor) -> dict[str, Any]:
+def answer_objection(objection_id: RowId, body: Answer, session: SessionDep, actor: RightsActor) -> dict[str, Any]:
     return objection_view(
         session, objections.answer(session=session, actor=actor, objection_id=objection_id, text=body.text)
     )
@@ -141,7 +144,7 @@ def answer_objection(objection_id: int, body: Answer, session: SessionDep, actor
 # ---- pages ---------------------------------------------------------------------------------------------------------
 
 
-def _record_context(session: Session, record_id: int) -> dict[str, Any]:
+def _record_context(session: Session, record_id: RowId) -> dict[str, Any]:
     record = session.get(Record, record_id)
     if record is None:
         raise NotFound(f"信用信息记录 {record_id} 不存在")
@@ -171,7 +174,7 @@ async def objection_submit(
     request: Request,
     session: FormSession,
     account: FormAccount,
-    record_id: Annotated[int, Form()],
+    record_id: Annotated[RowId, Form()],
     reasons: Annotated[str, Form()],
     request_kind: Annotated[str, Form()] = "correct",
     correct_value: Annotated[str, Form()] = "",
@@ -181,6 +184,8 @@ async def objection_submit(
     if actor is None:
         return RedirectResponse("/login?next=/me", status_code=303)
     try:
+        if len(files or []) > attachments.MAX_PER_ITEM:  # each file is bounded; so is how many are read
+            raise InvalidInput(f"一次最多上传 {attachments.MAX_PER_ITEM} 个附件")
         uploads = [(u.filename, await u.read(attachments_limit() + 1)) for u in files or [] if u.filename]
         for name, content in uploads:  # checked before anything is written
             attachments.check_file(name, content)
@@ -198,7 +203,7 @@ async def objection_submit(
 
 
 @router.get("/office/objections/{objection_id}", include_in_schema=False)
-def office_objection(request: Request, session: SessionDep, account: OptionalAccount, objection_id: int) -> Response:
+def office_objection(request: Request, session: SessionDep, account: OptionalAccount, objection_id: RowId) -> Response:
     if account is None:
         return RedirectResponse(f"/login?next=/office/objections/{objection_id}", status_code=303)
     actor = actor_of(account)
@@ -213,7 +218,7 @@ def office_objection_step(
     request: Request,
     session: FormSession,
     account: FormAccount,
-    objection_id: int,
+    objection_id: RowId,
     step: str,
     text: Annotated[str, Form()] = "",
     outcome: Annotated[str, Form()] = "",

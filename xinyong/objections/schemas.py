@@ -6,9 +6,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from xinyong.core.types import RowId
+
 
 class ObjectionCreate(BaseModel):
-    record_id: int = Field(description="异议的信用信息记录编号（本主体的记录）")
+    record_id: RowId = Field(description="异议的信用信息记录编号（本主体的记录）")
     reasons: str = Field(min_length=1, max_length=4000, description="异议理由")
     request: Literal["correct", "delete"] = Field(default="correct", description="请求更正或删除")
     requested_changes: dict[str, Any] = Field(default={}, description="申请更正的字段代码及正确值")

@@ -84,7 +84,7 @@ def latest(
     if category:
         if category not in categories(kind):
             raise InvalidInput(f"未知的类别“{category}”")
-        where.append(Record.payload[CATEGORY_ROLE[nature]].as_string().like(f"%{category}%"))
+        where.append(Record.payload[CATEGORY_ROLE[nature]].as_string().contains(category, autoescape=True))
     if date_from:
         where.append(Record.decision_date >= date_from)
     if date_to:

@@ -15,6 +15,7 @@ from xinyong.core import clock
 from xinyong.core.deps import SessionDep
 from xinyong.core.errors import Forbidden, InvalidInput, Unauthenticated
 from xinyong.core.settings import get_settings
+from xinyong.core.types import RowId
 from xinyong.disclosure import Viewer, get_rules
 from xinyong.portal import articles
 from xinyong.portal import publicity as publicity_service
@@ -218,7 +219,7 @@ def articles_page(
 
 
 @router.get("/articles/{category}/{article_id}", include_in_schema=False)
-def article_page(request: Request, session: SessionDep, category: str, article_id: int) -> Response:
+def article_page(request: Request, session: SessionDep, category: str, article_id: RowId) -> Response:
     article = articles.get(session=session, article_id=article_id)
     cat = ArticleCategory(article.category)
     return _html(request, "portal/article.html", {"article": article, "label": ARTICLE_CATEGORY_LABELS[cat]})
@@ -325,7 +326,7 @@ def editor_list(request: Request, session: SessionDep, account: OptionalAccount)
 @router.get("/admin/articles/new", include_in_schema=False)
 @router.get("/admin/articles/{article_id}/edit", include_in_schema=False)
 def editor_form(
-    request: Request, session: SessionDep, account: OptionalAccount, article_id: int | None = None
+    request: Request, session: SessionDep, account: OptionalAccount, article_id: RowId | None = None
 ) -> Response:
     _editor(account)
     article = articles.get(session=session, article_id=article_id, include_drafts=True) if article_id else None
@@ -347,7 +348,7 @@ def editor_save(
     source: Annotated[str, Form()] = "",
     published_on: Annotated[str, Form()] = "",
     published: Annotated[str, Form()] = "",
-    article_id: int | None = None,
+    article_id: RowId | None = None,
 ) -> Response:
     _editor(account)
     assert account is not None

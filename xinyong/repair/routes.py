@@ -14,6 +14,7 @@ from xinyong.accounts.web import OptionalAccount, actor_of
 from xinyong.core.deps import SessionDep
 from xinyong.core.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
 from xinyong.core.settings import get_settings
+from xinyong.core.types import RowId
 from xinyong.records.models import Record
 from xinyong.repair import service as repairs
 from xinyong.repair.models import REPAIR_STATUS_LABELS, RepairApplication, RepairStatus
@@ -27,8 +28,8 @@ router = APIRouter(tags=["异议、信用修复与信用承诺"])
 
 
 class RepairCreate(BaseModel):
-    record_id: int | None = Field(default=None, description="失信记录编号（与 list_entry_id 二选一）")
-    list_entry_id: int | None = Field(default=None, description="名单条目编号")
+    record_id: RowId | None = Field(default=None, description="失信记录编号（与 list_entry_id 二选一）")
+    list_entry_id: RowId | None = Field(default=None, description="名单条目编号")
     statement: str = Field(min_length=1, max_length=4000, description="纠正失信行为、履行义务的情况")
     evidence: dict[str, str] = Field(default={}, description="修复条件代码 → 说明（附件另行上传）")
     sign_commitment: bool = Field(default=False, description="在线签署信用修复承诺书")
@@ -86,7 +87,7 @@ def repair_view(session: Session, row: RepairApplication) -> dict[str, Any]:
 
 @router.get("/api/v1/repairs/eligibility", summary="能否申请信用修复、何时起、需要哪些条件")
 def eligibility(
-    session: SessionDep, actor: RightsActor, record_id: int | None = None, list_entry_id: int | None = None
+    session: SessionDep, actor: RightsActor, record_id: RowId | None = None, list_entry_id: RowId | None = None
 ) -> dict[str, Any]:
     return repairs.eligibility(session=session, record_id=record_id, list_entry_id=list_entry_id, actor=actor)
 
@@ -107,13 +108,13 @@ def list_repairs(session: SessionDep, actor: RightsActor, status: str | None = N
 
 
 @router.get("/api/v1/repairs/{application_id}", summary="信用修复申请详情")
-def read_repair(application_id: int, session: SessionDep, actor: RightsActor) -> dict[str, Any]:
+def read_repair(application_id: RowId, session: SessionDep, actor: RightsActor) -> dict[str, Any]:
     return repair_view(session, repairs.get(session=session, application_id=application_id, actor=actor))
 
 
 @router.post("/api/v1/repairs/{application_id}/attachments", status_code=201, summary="上传某项修复条件的证明材料")
 async def upload(
-    application_id: int,
+    application_id: RowId,
     session: SessionDep,
     actor: RightsActor,
     file: Annotated[UploadFile, File()],
@@ -131,19 +132,19 @@ async def upload(
 
 
 @router.post("/api/v1/repairs/{application_id}/accept", summary="受理（信用办；材料须齐全）")
-def accept(application_id: int, session: SessionDep, actor: RightsActor) -> dict[str, Any]:
+def accept(application_id: RowId, session: SessionDep, actor: RightsActor) -> dict[str, Any]:
     return repair_view(session, repairs.accept(session=session, actor=actor, application_id=application_id))
 
 
 @router.post("/api/v1/repairs/{application_id}/decline", summary="不予受理（信用办，须说明理由）")
-def decline(application_id: int, body: Reason, session: SessionDep, actor: RightsActor) -> dict[str, Any]:
+def decline(application_id: RowId, body: Reason, session: SessionDep, actor: RightsActor) -> dict[str, Any]:
     return repair_view(
         session, repairs.decline(session=session, actor=actor, application_id=application_id, reason=body.reason)
     )
 
 
 @router.post("/api/v1/repairs/{application_id}/opinion", summary="出具意见（信息提供单位，仅本单位的信息）")
-def opinion(application_id: int, body: Opinion, session: SessionDep, actor: RightsActor) -> dict[str, Any]:
+def opinion(application_id: RowId, body: Opinion, session: SessionDep, actor: RightsActor) -> dict[str, Any]:
     row = repairs.give_opinion(
         session=session, actor=actor, application_id=application_id, agree=body.agree, note=body.note
     )
@@ -151,14 +152,14 @@ def opinion(application_id: int, body: Opinion, session: SessionDep, actor: Righ
 
 
 @router.post("/api/v1/repairs/{application_id}/approve", summary="准予修复（信用办）：停止公示、不再惩戒与扣分")
-def approve(application_id: int, body: Decision, session: SessionDep, actor: RightsActor) -> dict[str, Any]:
+def approve(application_id: RowId, body: Decision, session: SessionDep, actor: RightsActor) -> dict[str, Any]:
     return repair_view(
         session, repairs.approve(session=session, actor=actor, application_id=application_id, note=body.note)
     )
 
 
 @router.post("/api/v1/repairs/{application_id}/refuse", summary="不予修复（信用办，须说明理由）")
-def refuse(application_id: int, body: Reason, session: SessionDep, actor: RightsActor) -> dict[str, Any]:
+def refuse(application_id: RowId, body: Reason, session: SessionDep, actor: RightsActor) -> dict[str, Any]:
     return repair_view(
         session, repairs.refuse(session=session, actor=actor, application_id=application_id, reason=body.reason)
     )
@@ -187,7 +188,7 @@ async def repair_submit(request: Request, session: FormSession, account: FormAcc
     actor = actor_of(account)
     form = await request.form()
     raw_id = str(form.get("record_id", "")).strip()
-    if not raw_id.isdigit():
+    if not raw_id.isdigit() or len(raw_id) > 18:  # 18 digits: always within a 64-bit id
         raise InvalidInput(f"record_id：应为记录编号（数字），收到“{raw_id[:40]}”")
     record_id = int(raw_id)
     info = repairs.eligibility(session=session, record_id=record_id, actor=actor)
@@ -216,7 +217,7 @@ async def repair_submit(request: Request, session: FormSession, account: FormAcc
 
 
 @router.get("/office/repairs/{application_id}", include_in_schema=False)
-def office_repair(request: Request, session: SessionDep, account: OptionalAccount, application_id: int) -> Response:
+def office_repair(request: Request, session: SessionDep, account: OptionalAccount, application_id: RowId) -> Response:
     if account is None:
         return RedirectResponse(f"/login?next=/office/repairs/{application_id}", status_code=303)
     actor = actor_of(account)
@@ -231,7 +232,7 @@ def office_repair_step(
     request: Request,
     session: FormSession,
     account: FormAccount,
-    application_id: int,
+    application_id: RowId,
     step: str,
     text: Annotated[str, Form()] = "",
     agree: Annotated[str, Form()] = "",

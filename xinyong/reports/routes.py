@@ -15,7 +15,9 @@ from xinyong.accounts.web import OptionalAccount, actor_of
 from xinyong.audit.service import Actor
 from xinyong.core import clock
 from xinyong.core.deps import OptionalActor, SessionDep
-from xinyong.core.errors import Forbidden, InvalidInput, TooLarge, Unauthenticated
+from xinyong.core.errors import Forbidden, InvalidInput, TooLarge, Unauthenticated, XinyongError
+from xinyong.core.settings import get_settings
+from xinyong.core.types import RowId
 from xinyong.portal.routes import csrf_token
 from xinyong.reports import render as _render  # noqa: F401  (registers the china_time filter)
 from xinyong.reports import service
@@ -26,7 +28,6 @@ from xinyong.subjects.search import subject_ref
 from xinyong.web.templating import render
 
 router = APIRouter(tags=["信用报告"])
-MAX_UPLOAD = 20 * 1024 * 1024  # a report is well under 1 MB; anything this big is not one of ours
 
 
 def _download(issued: service.IssuedFile) -> Response:
@@ -69,12 +70,22 @@ def verification_read(result: service.Verification) -> ReportVerifyRead:
     )
 
 
+class _NotAReport(XinyongError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
 async def _read_upload(file: UploadFile) -> bytes:
-    data = await file.read(MAX_UPLOAD + 1)
-    if len(data) > MAX_UPLOAD:
-        raise TooLarge("上传的文件过大：信用报告 PDF 不超过 20 MB")
+    limit = get_settings().report_upload_max_bytes
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"上传的文件过大：信用报告文件不超过 {limit / 1024 / 1024:.0f} MB")
     if not data:
         raise InvalidInput("file：上传的文件为空")
+    # The platform issues PDF and HTML reports; anything else cannot be one of ours (checked by content, not name).
+    head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if not (data.startswith(b"%PDF-") or head.startswith((b"<!doctype html", b"<html"))):
+        raise _NotAReport("file：不是本平台出具的信用报告文件（应为 PDF 或 HTML）")
     return data
 
 
@@ -199,7 +210,7 @@ def _own_subject(account: OptionalAccount) -> int:
     return account.subject_id
 
 
-def _own_page(request: Request, session: SessionDep, subject_id: int, error: str | None = None) -> Response:
+def _own_page(request: Request, session: SessionDep, subject_id: RowId, error: str | None = None) -> Response:
     from xinyong.subjects.models import Subject
 
     subject = session.get(Subject, subject_id)
