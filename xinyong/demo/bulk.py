@@ -1,0 +1,783 @@
+"""Bulk data at scale: millions of subjects and records written straight into the tables, for benchmarks.
+
+The demo builder (``builder.py``) sends every record through the collection pipeline, which stores a few thousand rows a
+second — right for a demo, hopeless for 100,000,000 records. This module produces the same rows the pipeline would
+store, at the speed of the database's bulk path:
+
+* **Subjects** are the demo generator's (``DemoData.subject(i)``: kinds, regions, name shapes, valid USCCs, legacy
+  codes, citizen IDs), one per index, each a pure function of (seed, index).
+* **Records** come from a *pool*: the generator's records for its first ``pool`` subjects (licences, penalties,
+  serious-list entries … with the demo's mix, severities, dates and units), each passed once through the real
+  ``prepare_row`` (normalise, validate, classify) and turned into a template whose subject fields and document number
+  are slots. Bulk subject ``i`` takes the whole record set of one pool subject of the same kind, industry and code
+  shape (chosen by a hash of seed and ``i``), filled with its own name, codes and identity and with fresh document
+  numbers. Each record's content hash is the pipeline's keyed hash of its filled canonical text, and a natural
+  person's identifiers are encrypted per row exactly as the pipeline stores them (``pii_cipher``, ``id_cipher``,
+  ``id_hash``), so a later resend of the same record through the pipeline is recognised as a duplicate.
+* **Writing**: PostgreSQL ``COPY`` from ``jobs`` processes, each over its own range of subjects, with the tables'
+  secondary indexes dropped for the load and rebuilt afterwards (foreign keys stay; the loading sessions skip their
+  checks with ``session_replication_role = replica`` — the generator only refers to rows it has written); SQLite
+  ``executemany`` in large transactions from one process (one writer). Memory is constant: rows are produced and
+  written block by block.
+
+Ids are deterministic: subject ``i`` gets id ``i + 1`` and its records ids ``i × RECORD_STRIDE + k + 1`` (so each job
+knows its ids without counting the others' records); the sequences are moved past them at the end. The document number
+of a record is the template's with its serial replaced by the record id, so it is unique per resource and unit.
+
+What the bulk path does not do, on purpose: batches, the change feed (``exchange``) and 失信告知 notices — the data
+is a baseline that "was already there", not a delivery. List-entry records (严重失信主体名单) do become list entries,
+through ``lists.sync_from_records`` as the pipeline does, so checks find them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing as mp
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import Engine
+
+from xinyong.audit import service as audit
+from xinyong.audit.service import Actor
+from xinyong.catalog.service import builtin_specs
+from xinyong.core import clock
+from xinyong.core.bootstrap import upgrade_database
+from xinyong.core.crypto import encrypt, keyed_hash
+from xinyong.core.database import UTCDateTime, session_scope
+from xinyong.core.errors import Conflict
+from xinyong.demo import vocabulary as v
+from xinyong.demo.builder import receipt_time, register_units
+from xinyong.demo.generator import ALL_RESOURCES, DemoData, SubjectProfile
+from xinyong.ingest.prepare import prepare_row
+from xinyong.ingest.types import PreparedRow, RawRow
+from xinyong.records.service import content_text
+from xinyong.subjects.codes import USCC_PLACEHOLDER, mask_id_number
+from xinyong.subjects.models import SubjectKind, SubjectStatus
+
+RECORD_STRIDE = 512  # record ids of subject i: i × 512 + 1 … (the generator caps a subject near 400 records)
+NAME_STRIDE = 2  # subject_name ids: the current name and at most one former name
+CODE_STRIDE = 2  # subject_code ids: 工商注册号 and 组织机构代码
+DEFAULT_POOL = 5000
+BULK_ACTOR = Actor(name="bulk", role="admin")
+BULK_ACTION = "demo.bulk"
+TABLES = ("subject", "subject_name", "subject_code", "record", "list_entry")
+
+Advance = Callable[[str, int, int], None]  # (stage, done, total)
+Say = Callable[[str], None]
+
+# Slots of a template: values that differ from one bulk subject (or record) to the next.
+SLOTS = ("name", "uscc", "gszc", "zzjg", "legal_rep", "id_masked", "id_plain", "doc_no")
+_SLOT = {name: i for i, name in enumerate(SLOTS)}
+_SLOT_RE = re.compile("\ue000(\\d)\ue001")  # private-use characters: never in generated text
+_SERIAL_RE = re.compile(r"^(.*?)(\d+)(号)$")
+
+SUBJECT_COLUMNS = (
+    "id, kind, uscc, name, region, status, legal_rep, id_hash, id_cipher, id_masked, name_conflict, "
+    "created_at, updated_at"
+)
+NAME_COLUMNS = "id, subject_id, name, first_seen, last_seen, source, is_current"
+CODE_COLUMNS = "id, subject_id, code_type, code, created_at"
+RECORD_COLUMNS = (
+    "id, resource_id, subject_id, source_unit_id, doc_no, decision_date, valid_from, valid_to, publish_until, "
+    "severity, status, objection_open, region, subject_name, subject_kind, payload, pii_cipher, content_hash, "
+    "version, origin, received_at, updated_at"
+)
+ENTRY_COLUMNS = (
+    "id, list_type_id, subject_id, status, reason, doc_no, authority, deadline_provisional, listed_on, expires_on, "
+    "origin, record_id, legal_rep_name, created_by, created_at, updated_at"
+)
+
+
+def _mark(slot: str) -> str:
+    return f"\ue000{_SLOT[slot]}\ue001"
+
+
+@dataclass(frozen=True)
+class Filler:
+    """A text with slots: ``parts[0] slot parts[1] slot … parts[-1]``."""
+
+    parts: tuple[str, ...]
+    slots: tuple[int, ...]
+
+    @classmethod
+    def of(cls, text: str) -> Filler:
+        pieces = _SLOT_RE.split(text)
+        return cls(tuple(pieces[0::2]), tuple(int(s) for s in pieces[1::2]))
+
+    def fill(self, values: Sequence[str]) -> str:
+        if not self.slots:
+            return self.parts[0]
+        out = [self.parts[0]]
+        for slot, part in zip(self.slots, self.parts[1:], strict=True):
+            out.append(values[slot])
+            out.append(part)
+        return "".join(out)
+
+
+@dataclass(frozen=True)
+class EntryTemplate:
+    """The list entry a list-entry record becomes (values from ``lists.entry_from_record``, with slots)."""
+
+    list_type_id: int
+    reason: Filler
+    authority: Filler | None
+    listed_on: dt.date | None
+    expires_on: dt.date | None
+    origin: str
+    legal_rep: Filler | None
+
+
+@dataclass(frozen=True)
+class Template:
+    """One pool record, prepared by the pipeline's own ``prepare_row``, with its subject fields as slots."""
+
+    resource_id: int
+    unit_id: int
+    region: str
+    doc_head: str  # document number = head + serial + tail
+    doc_tail: str
+    decision_date: dt.date | None
+    valid_from: dt.date | None
+    valid_to: dt.date | None
+    publish_until: dt.date | None
+    severity: str | None
+    status: str
+    subject_kind: str
+    payload: Filler  # JSON text
+    canonical: Filler  # the content-hash text
+    pii: Filler | None  # the JSON text that is encrypted into pii_cipher
+    entry: EntryTemplate | None = None
+
+
+def _subject_key(p: SubjectProfile) -> tuple[Any, ...]:
+    """What a pool subject must share with a bulk subject for its records to fit: kind and code shape first (a
+    placeholder USCC needs its 工商注册号 in every record), then industry and the 纳税信用A级 flag."""
+    shape = (p.kind, p.uscc == USCC_PLACEHOLDER, p.registration_no is not None, p.org_code is not None)
+    return (*shape, p.industry.word if p.industry else "", p.tax_a)
+
+
+def _identity(p: SubjectProfile) -> list[str]:
+    """The slot values of a subject (doc_no left empty: it is per record)."""
+    values = [""] * len(SLOTS)
+    values[_SLOT["name"]] = p.name
+    values[_SLOT["uscc"]] = p.uscc if p.uscc and p.uscc != USCC_PLACEHOLDER else ""
+    values[_SLOT["gszc"]] = p.registration_no or ""
+    values[_SLOT["zzjg"]] = p.org_code or ""
+    values[_SLOT["legal_rep"]] = p.legal_rep or ""
+    values[_SLOT["id_masked"]] = mask_id_number(p.id_number) if p.id_number else ""
+    values[_SLOT["id_plain"]] = p.id_number or ""
+    return values
+
+
+def _slotted(value: Any, replacements: list[tuple[str, str]]) -> Any:
+    if isinstance(value, str):
+        for old, mark in replacements:
+            if old in value:
+                value = value.replace(old, mark)
+        return value
+    if isinstance(value, list):
+        return [_slotted(item, replacements) for item in value]
+    return value
+
+
+EntryMaker = Callable[[str, PreparedRow], EntryTemplate | None]
+
+
+def _template(
+    row: PreparedRow, profile: SubjectProfile, resource: str, resource_id: int, unit: tuple[int, str], entry_of: EntryMaker
+) -> Template:
+    known = [
+        (row.doc_no, "doc_no"),
+        (profile.name, "name"),
+        (profile.former_name or "", "name"),
+        (profile.uscc if profile.uscc != USCC_PLACEHOLDER else "", "uscc"),
+        (profile.registration_no or "", "gszc"),
+        (profile.org_code or "", "zzjg"),
+        (profile.legal_rep or "", "legal_rep"),
+        (mask_id_number(profile.id_number) if profile.id_number else "", "id_masked"),
+        (profile.id_number or "", "id_plain"),
+    ]
+    # Longest first: a USCC contains its organisation code, a company name may contain its owner's surname.
+    replacements = sorted(((old, _mark(slot)) for old, slot in known if old), key=lambda r: -len(r[0]))
+    payload = {code: _slotted(value, replacements) for code, value in row.payload.items()}
+    pii = {code: _slotted(value, replacements) for code, value in row.pii.items()}
+    slotted = replace(row, payload=payload, pii=pii)
+    match = _SERIAL_RE.match(row.doc_no)
+    head, tail = (match.group(1), match.group(3)) if match else (row.doc_no + "-", "")
+    return Template(
+        resource_id=resource_id,
+        unit_id=unit[0],
+        region=unit[1],
+        doc_head=head,
+        doc_tail=tail,
+        decision_date=row.decision_date,
+        valid_from=row.valid_from,
+        valid_to=row.valid_to,
+        publish_until=row.publish_until,
+        severity=row.severity,
+        status=row.status,
+        subject_kind=row.subject.kind,
+        payload=Filler.of(orjson.dumps(payload).decode()),
+        canonical=Filler.of(content_text(slotted)),
+        pii=Filler.of(orjson.dumps(pii, option=orjson.OPT_SORT_KEYS).decode()) if pii else None,
+        entry=entry_of(resource, replace(slotted, doc_no=_mark("doc_no"))),
+    )
+
+
+def entry_maker(engine: Engine) -> EntryMaker:
+    """Builds a record template's list entry with the lists domain's own mapping and values."""
+    from xinyong.catalog.models import Resource
+    from xinyong.lists import service as lists
+    from xinyong.records.models import Record
+
+    with session_scope(engine) as session:
+        index = lists.feed_index(session=session)
+        roles = {code: r or {} for code, r in session.execute(sa.select(Resource.code, Resource.roles)).tuples()}
+        session.expunge_all()  # the list types stay usable, detached, for the whole load
+
+    def make(resource: str, row: PreparedRow) -> EntryTemplate | None:
+        if not any(code == resource for code, _ in index):
+            return None
+        record = Record(
+            payload=row.payload,
+            decision_date=row.decision_date,
+            valid_to=row.valid_to,
+            doc_no=row.doc_no,
+            origin="local",
+        )
+        fed = lists.entry_from_record(index=index, resource_code=resource, roles=roles[resource], record=record)
+        if fed is None:
+            return None
+        list_type, values = fed
+        return EntryTemplate(
+            list_type_id=list_type.id,
+            reason=Filler.of(values["reason"]),
+            authority=Filler.of(values["authority"]) if values["authority"] else None,
+            listed_on=values["listed_on"],
+            expires_on=values["expires_on"],
+            origin=values["origin"],
+            legal_rep=Filler.of(values["legal_rep_name"]) if values["legal_rep_name"] else None,
+        )
+
+    return make
+
+
+@dataclass
+class Pool:
+    """Record sets of the pool subjects, grouped by ``_subject_key``."""
+
+    by_key: dict[tuple[Any, ...], list[tuple[Template, ...]]] = field(default_factory=dict)
+    by_shape: dict[tuple[Any, ...], list[tuple[Template, ...]]] = field(default_factory=dict)
+    records: int = 0
+    subjects: int = 0
+
+    def record_set(self, profile: SubjectProfile, pick: int) -> tuple[Template, ...]:
+        key = _subject_key(profile)
+        group = self.by_key.get(key) or self.by_shape.get(key[:4]) or [()]
+        return group[pick % len(group)]
+
+
+def build_pool(
+    data: DemoData,
+    size: int,
+    resource_ids: dict[str, int],
+    units: dict[str, tuple[int, str]],
+    today: dt.date,
+    entry_of: EntryMaker,
+) -> Pool:
+    """Generate ``size`` pool subjects' records with ``data`` and prepare each through the pipeline's ``prepare_row``."""
+    specs = builtin_specs()
+    pool_data = DemoData(
+        subjects=size,
+        seed=data.seed,
+        records_per_subject=data.records_per_subject,
+        region=data.region,
+        today=today,
+        resources=tuple(r for r in ALL_RESOURCES if r != v.GOVERNMENT),
+    )
+    pool = Pool()
+    current: list[Template] = []
+    profile: SubjectProfile | None = None
+
+    def close() -> None:
+        if profile is not None:
+            key = _subject_key(profile)
+            pool.by_key.setdefault(key, []).append(tuple(current))
+            pool.by_shape.setdefault(key[:4], []).append(tuple(current))
+            pool.subjects += 1
+
+    for generated in pool_data.records():
+        if profile is None or generated.subject_index != profile.index:
+            close()
+            profile, current = pool_data.subject(generated.subject_index), []
+        prepared = prepare_row(specs[generated.resource], RawRow(0, generated.fields, generated.fields), today=today)
+        if isinstance(prepared, list):  # the generator only writes valid rows; a rejected one is a bug there
+            raise ValueError(f"生成的记录未通过校验：{prepared[0].message}")
+        current.append(
+            _template(
+                prepared,
+                profile,
+                generated.resource,
+                resource_ids[generated.resource],
+                units[generated.unit.uscc],
+                entry_of,
+            )
+        )
+        pool.records += 1
+    close()
+    return pool
+
+
+def _pick(seed: int, index: int) -> int:
+    """A well-mixed 64-bit hash of (seed, index) (splitmix64), to choose a bulk subject's pool record set."""
+    z = (seed * 0x9E3779B97F4A7C15 + index * 0xBF58476D1CE4E5B9 + 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    return z ^ (z >> 31)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Rows
+
+
+@dataclass
+class SubjectRows:
+    subject: tuple[Any, ...]
+    names: list[tuple[Any, ...]]
+    codes: list[tuple[Any, ...]]
+    records: list[tuple[Any, ...]]
+    entries: list[tuple[Any, ...]]
+
+
+class Producer:
+    """Turns subject indexes into table rows (Python values; the writers format them for their engine)."""
+
+    def __init__(self, data: DemoData, pool: Pool, now: dt.datetime, date_text: Callable[[dt.date], Any]) -> None:
+        self.data = data
+        self.pool = pool
+        self.now = now
+        self.today = data.today
+        self.date_text = date_text
+
+    def subject_rows(self, index: int) -> SubjectRows:
+        p = self.data.subject(index)
+        sid = index + 1
+        now = self.now
+        person = p.kind == SubjectKind.NATURAL_PERSON.value and p.id_number is not None
+        uscc = p.uscc if p.uscc and p.uscc != USCC_PLACEHOLDER else None
+        subject = (
+            sid,
+            p.kind,
+            uscc,
+            p.name,
+            p.region,
+            SubjectStatus.ACTIVE.value,
+            p.legal_rep,
+            keyed_hash(p.id_number) if person and p.id_number else None,
+            encrypt(p.id_number) if person and p.id_number else None,
+            mask_id_number(p.id_number) if person and p.id_number else None,
+            False,
+            now,
+            now,
+        )
+        names = [(sid * NAME_STRIDE - 1, sid, p.name, now, now, "bulk", True)]
+        if p.former_name:
+            names.append((sid * NAME_STRIDE, sid, p.former_name, now, now, "bulk", False))
+        codes = []
+        if p.registration_no:
+            codes.append((sid * CODE_STRIDE - 1, sid, "gszc", p.registration_no, now))
+        if p.org_code:
+            codes.append((sid * CODE_STRIDE, sid, "zzjg", p.org_code, now))
+        values = _identity(p)
+        records = []
+        entries = []
+        doc = _SLOT["doc_no"]
+        base = index * RECORD_STRIDE
+        date_text = self.date_text
+        for k, t in enumerate(self.pool.record_set(p, _pick(self.data.seed, index))[: RECORD_STRIDE - 1]):
+            rid = base + k + 1
+            doc_no = f"{t.doc_head}{rid}{t.doc_tail}"
+            values[doc] = doc_no
+            received = receipt_time(rid, t.decision_date or self.today, now)
+            records.append(
+                (
+                    rid,
+                    t.resource_id,
+                    sid,
+                    t.unit_id,
+                    doc_no,
+                    date_text(t.decision_date),
+                    date_text(t.valid_from),
+                    date_text(t.valid_to),
+                    date_text(t.publish_until),
+                    t.severity,
+                    t.status,
+                    False,
+                    t.region,
+                    p.name,
+                    t.subject_kind,
+                    t.payload.fill(values),
+                    encrypt(t.pii.fill(values)) if t.pii is not None else None,
+                    keyed_hash(t.canonical.fill(values)),
+                    1,
+                    "local",
+                    received,
+                    received,
+                )
+            )
+            if (e := t.entry) is not None:
+                entries.append(
+                    (
+                        rid,
+                        e.list_type_id,
+                        sid,
+                        "listed",
+                        e.reason.fill(values),
+                        doc_no,
+                        e.authority.fill(values) if e.authority else None,
+                        False,
+                        date_text(e.listed_on),
+                        date_text(e.expires_on),
+                        e.origin,
+                        rid,
+                        e.legal_rep.fill(values) if e.legal_rep else None,
+                        BULK_ACTOR.name,
+                        now,
+                        now,
+                    )
+                )
+        return SubjectRows(subject, names, codes, records, entries)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# PostgreSQL: COPY text from several processes
+
+
+def _pg_text(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, bytes):
+        return "\\\\x" + value.hex()
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    text = str(value)
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
+
+
+def _pg_line(row: tuple[Any, ...]) -> str:
+    return "\t".join([_pg_text(value) for value in row]) + "\n"
+
+
+def _pg_date(day: dt.date | None) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
+_FLUSH = 4 << 20  # bytes of COPY text per write
+
+
+def _pg_worker(
+    conninfo: str, data: DemoData, pool: Pool, now: dt.datetime, start: int, stop: int, block: int, done: Any
+) -> None:
+    import psycopg
+
+    producer = Producer(data, pool, now, _pg_date)
+    with psycopg.connect(conninfo) as conn:
+        conn.execute("SET session_replication_role = replica")  # no FK checks row by row (see the module doc)
+        conn.execute("SET synchronous_commit = off")
+        for first in range(start, stop, block):
+            last = min(stop, first + block)
+            rows = [producer.subject_rows(i) for i in range(first, last)]
+            with conn.cursor() as cur:
+                for table, columns, lines in (
+                    ("subject", SUBJECT_COLUMNS, (_pg_line(r.subject) for r in rows)),
+                    ("subject_name", NAME_COLUMNS, (_pg_line(n) for r in rows for n in r.names)),
+                    ("subject_code", CODE_COLUMNS, (_pg_line(c) for r in rows for c in r.codes)),
+                    ("record", RECORD_COLUMNS, (_pg_line(x) for r in rows for x in r.records)),
+                    ("list_entry", ENTRY_COLUMNS, (_pg_line(x) for r in rows for x in r.entries)),
+                ):
+                    with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                        buffer: list[str] = []
+                        size = 0
+                        for line in lines:
+                            buffer.append(line)
+                            size += len(line)
+                            if size > _FLUSH:
+                                copy.write("".join(buffer))
+                                buffer, size = [], 0
+                        if buffer:
+                            copy.write("".join(buffer))
+            conn.commit()
+            with done.get_lock():
+                done[0] += last - first
+                done[1] += sum(len(r.records) for r in rows)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Indexes: dropped for the load, rebuilt after
+
+
+def _pg_secondary(conn: sa.Connection) -> list[tuple[str, str]]:
+    """(drop, create) statements for the loaded tables' indexes and unique constraints, primary keys excepted."""
+    tables = ", ".join(f"'{t}'::regclass" for t in TABLES)
+    out: list[tuple[str, str]] = []
+    for table, name, definition in conn.execute(
+        sa.text(
+            f"SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            f"WHERE conrelid IN ({tables}) AND contype = 'u' AND conparentid = 0 "
+            f"AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = pg_constraint.conindid)"
+        )
+    ):
+        out.append(
+            (f'ALTER TABLE {table} DROP CONSTRAINT "{name}"', f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+        )
+    for name, definition in conn.execute(
+        sa.text(
+            f"SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+            f"WHERE i.indrelid IN ({tables}) AND NOT i.indisprimary "
+            f"AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)"
+        )
+    ):
+        out.append((f"DROP INDEX {name}", definition))
+    return out
+
+
+def _sqlite_secondary(conn: sa.Connection) -> list[tuple[str, str]]:
+    tables = ", ".join(f"'{t}'" for t in TABLES)
+    rows = conn.execute(
+        sa.text(
+            f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name IN ({tables}) AND sql IS NOT NULL"
+        )
+    )
+    return [(f'DROP INDEX "{name}"', sql) for name, sql in rows]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Orchestration
+
+
+@dataclass
+class BulkResult:
+    subjects: int
+    records: int
+    seed: int
+    jobs: int
+    pool_subjects: int
+    pool_records: int
+    list_entries: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def as_detail(self) -> dict[str, Any]:
+        return {
+            "subjects": self.subjects,
+            "records": self.records,
+            "seed": self.seed,
+            "jobs": self.jobs,
+            "pool_subjects": self.pool_subjects,
+            "pool_records": self.pool_records,
+            "list_entries": self.list_entries,
+            "seconds": {k: round(s, 1) for k, s in self.seconds.items()},
+        }
+
+
+def bulk_load(
+    *,
+    engine: Engine,
+    subjects: int,
+    records: int,
+    seed: int = 20250101,
+    region: str,
+    jobs: int = 1,
+    pool: int = DEFAULT_POOL,
+    block: int = 2000,
+    say: Say | None = None,
+    advance: Advance | None = None,
+) -> BulkResult:
+    """Migrate, register the units and write ``subjects`` subjects with about ``records`` records into an empty
+    database (the count follows the generator's skewed per-subject distribution around ``records / subjects``)."""
+    tell = say or (lambda _message: None)
+    step = advance or (lambda _stage, _done, _total: None)
+    if subjects < 1 or records < subjects:
+        raise ValueError("subjects must be at least 1 and records at least subjects")
+    upgrade_database(engine)
+    with engine.connect() as conn:
+        if conn.execute(sa.text("SELECT 1 FROM subject LIMIT 1")).first() is not None:
+            raise Conflict("数据库中已有信用主体；批量生成只写入空库（请换一个数据库或先清空）")
+    today, now = clock.today(), clock.now()
+    data = DemoData(subjects=subjects, seed=seed, records_per_subject=records / subjects, region=region, today=today)
+    register_units(engine, data.units)
+    with engine.connect() as conn:
+        resource_ids = dict(conn.execute(sa.text("SELECT code, id FROM resource")).tuples().all())
+        units = {uscc: (uid, reg) for uscc, uid, reg in conn.execute(sa.text("SELECT uscc, id, region FROM source_unit"))}
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    pool_size = min(pool, subjects)
+    tell(f"准备记录模板：用演示生成器生成 {pool_size:,} 个主体的记录，逐条经归集校验")
+    templates = build_pool(data, pool_size, resource_ids, units, today, entry_maker(engine))
+    timings["pool"] = time.perf_counter() - started
+    result = BulkResult(subjects, 0, seed, jobs, templates.subjects, templates.records)
+
+    postgres = engine.dialect.name == "postgresql"
+    with engine.begin() as conn:
+        secondary = _pg_secondary(conn) if postgres else _sqlite_secondary(conn)
+        for drop, _ in secondary:
+            conn.execute(sa.text(drop))
+    tell(f"写入 {subjects:,} 个主体（约 {records:,} 条记录），{'COPY，' + str(jobs) + ' 个进程' if postgres else 'executemany'}")
+    started = time.perf_counter()
+    if postgres:
+        result.records = _load_postgres(engine, data, templates, now, jobs, block, step)
+    else:
+        result.records = _load_sqlite(engine, data, templates, now, block, step)
+    timings["load"] = time.perf_counter() - started
+
+    tell(f"重建 {len(secondary)} 个索引与约束")
+    started = time.perf_counter()
+    with engine.connect() as conn:
+        if postgres:
+            conn.execute(sa.text("SET maintenance_work_mem = '1GB'"))
+            conn.execute(sa.text("SET max_parallel_maintenance_workers = 2"))
+        for n, (_, create) in enumerate(secondary):
+            step("index", n, len(secondary))
+            conn.execute(sa.text(create))
+            conn.commit()
+        step("index", len(secondary), len(secondary))
+        if postgres:
+            for table, stride in (("subject", 1), ("subject_name", NAME_STRIDE), ("subject_code", CODE_STRIDE)):
+                conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), :n)"), {"n": subjects * stride})
+            for table in ("record", "list_entry"):
+                conn.execute(
+                    sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), :n)"),
+                    {"n": subjects * RECORD_STRIDE},
+                )
+            conn.commit()
+    timings["index"] = time.perf_counter() - started
+
+    with engine.connect() as conn:
+        result.list_entries = conn.execute(sa.text("SELECT count(*) FROM list_entry")).scalar_one()
+
+    tell("更新统计信息（VACUUM ANALYZE / ANALYZE）")
+    started = time.perf_counter()
+    if postgres:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in TABLES:
+                conn.execute(sa.text(f"VACUUM ANALYZE {table}"))
+    else:
+        with engine.begin() as conn:
+            conn.execute(sa.text("ANALYZE"))
+    timings["analyze"] = time.perf_counter() - started
+    result.seconds = timings
+    with session_scope(engine, write=True) as session:
+        audit.record(
+            session=session,
+            actor=BULK_ACTOR,
+            action=BULK_ACTION,
+            target_type="database",
+            detail={**result.as_detail(), "today": today.isoformat()},
+        )
+    return result
+
+
+def _ranges(subjects: int, jobs: int) -> list[tuple[int, int]]:
+    size = -(-subjects // jobs)
+    return [(start, min(subjects, start + size)) for start in range(0, subjects, size)]
+
+
+def _load_postgres(
+    engine: Engine, data: DemoData, pool: Pool, now: dt.datetime, jobs: int, block: int, step: Advance
+) -> int:
+    conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    context = mp.get_context("fork")  # the pool is shared with the workers, not pickled
+    done = context.Array("q", 2)
+    workers = [
+        context.Process(target=_pg_worker, args=(conninfo, data, pool, now, start, stop, block, done), daemon=True)
+        for start, stop in _ranges(data.subject_count, max(1, jobs))
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        while any(w.is_alive() for w in workers):
+            time.sleep(0.5)
+            step("load", done[0], data.subject_count)
+            if any(w.exitcode not in (None, 0) for w in workers):
+                break
+    finally:
+        for worker in workers:
+            if worker.exitcode is None and any(w.exitcode not in (None, 0) for w in workers):
+                worker.terminate()
+            worker.join()
+    failed = [w.exitcode for w in workers if w.exitcode != 0]
+    if failed:
+        raise RuntimeError(f"批量写入进程失败（退出码 {failed}）")
+    step("load", data.subject_count, data.subject_count)
+    return int(done[1])
+
+
+def _sqlite_values(row: tuple[Any, ...], stamp: Callable[[Any], Any]) -> tuple[Any, ...]:
+    return tuple(stamp(value) if isinstance(value, dt.datetime) else value for value in row)
+
+
+def _load_sqlite(engine: Engine, data: DemoData, pool: Pool, now: dt.datetime, block: int, step: Advance) -> int:
+    dialect = sqlite_dialect.dialect()  # type: ignore[no-untyped-call]
+    stamp = UTCDateTime().bind_processor(dialect)
+    date_bind = sa.Date().dialect_impl(dialect).bind_processor(dialect)
+    assert stamp is not None and date_bind is not None
+    stamped_now = stamp(now)
+    producer = Producer(data, pool, now, lambda day: date_bind(day) if day is not None else None)
+    statements = {
+        table: f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(columns.split(',')))})"
+        for table, columns in (
+            ("subject", SUBJECT_COLUMNS),
+            ("subject_name", NAME_COLUMNS),
+            ("subject_code", CODE_COLUMNS),
+            ("record", RECORD_COLUMNS),
+            ("list_entry", ENTRY_COLUMNS),
+        )
+    }
+    written = 0
+    stamps: dict[dt.datetime, Any] = {now: stamped_now}
+
+    def at(value: dt.datetime) -> Any:
+        if value not in stamps:
+            stamps[value] = stamp(value)
+        return stamps[value]
+
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("PRAGMA cache_size = -512000")  # 500 MB of page cache for this connection's big transactions
+        per_commit = max(block, 50_000)
+        for first in range(0, data.subject_count, per_commit):
+            last = min(data.subject_count, first + per_commit)
+            cursor.execute("BEGIN")
+            for part in range(first, last, block):
+                rows = [producer.subject_rows(i) for i in range(part, min(last, part + block))]
+                cursor.executemany(statements["subject"], [_sqlite_values(r.subject, at) for r in rows])
+                cursor.executemany(statements["subject_name"], [_sqlite_values(n, at) for r in rows for n in r.names])
+                cursor.executemany(statements["subject_code"], [_sqlite_values(c, at) for r in rows for c in r.codes])
+                cursor.executemany(statements["record"], [_sqlite_values(x, at) for r in rows for x in r.records])
+                cursor.executemany(statements["list_entry"], [_sqlite_values(x, at) for r in rows for x in r.entries])
+                written += sum(len(r.records) for r in rows)
+            cursor.execute("COMMIT")
+            step("load", last, data.subject_count)
+    finally:
+        raw.close()
+    return written
+
+
+def iter_subject_rows(data: DemoData, pool: Pool, now: dt.datetime) -> Iterator[SubjectRows]:
+    """Every subject's rows in index order (for tests and tools that want the rows without a database)."""
+    producer = Producer(data, pool, now, lambda day: day)
+    for index in range(data.subject_count):
+        yield producer.subject_rows(index)
