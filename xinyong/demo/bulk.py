@@ -191,7 +191,12 @@ EntryMaker = Callable[[str, PreparedRow], EntryTemplate | None]
 
 
 def _template(
-    row: PreparedRow, profile: SubjectProfile, resource: str, resource_id: int, unit: tuple[int, str], entry_of: EntryMaker
+    row: PreparedRow,
+    profile: SubjectProfile,
+    resource: str,
+    resource_id: int,
+    unit: tuple[int, str],
+    entry_of: EntryMaker,
 ) -> Template:
     known = [
         (row.doc_no, "doc_no"),
@@ -292,7 +297,7 @@ def build_pool(
     today: dt.date,
     entry_of: EntryMaker,
 ) -> Pool:
-    """Generate ``size`` pool subjects' records with ``data`` and prepare each through the pipeline's ``prepare_row``."""
+    """Generate ``size`` pool subjects' records and prepare each through the pipeline's ``prepare_row``."""
     specs = builtin_specs()
     pool_data = DemoData(
         subjects=size,
@@ -359,7 +364,9 @@ class SubjectRows:
 class Producer:
     """Turns subject indexes into table rows (Python values; the writers format them for their engine)."""
 
-    def __init__(self, data: DemoData, pool: Pool, now: dt.datetime, date_text: Callable[[dt.date], Any]) -> None:
+    def __init__(
+        self, data: DemoData, pool: Pool, now: dt.datetime, date_text: Callable[[dt.date | None], Any]
+    ) -> None:
         self.data = data
         self.pool = pool
         self.now = now
@@ -537,11 +544,15 @@ def _pg_secondary(conn: sa.Connection) -> list[tuple[str, str]]:
         sa.text(
             f"SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
             f"WHERE conrelid IN ({tables}) AND contype = 'u' AND conparentid = 0 "
-            f"AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = pg_constraint.conindid)"
+            f"AND NOT EXISTS (SELECT 1 FROM pg_constraint f "
+            f"WHERE f.contype = 'f' AND f.conindid = pg_constraint.conindid)"
         )
     ):
         out.append(
-            (f'ALTER TABLE {table} DROP CONSTRAINT "{name}"', f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+            (
+                f'ALTER TABLE {table} DROP CONSTRAINT "{name}"',
+                f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}',
+            )
         )
     for name, definition in conn.execute(
         sa.text(
@@ -619,8 +630,10 @@ def bulk_load(
     data = DemoData(subjects=subjects, seed=seed, records_per_subject=records / subjects, region=region, today=today)
     register_units(engine, data.units)
     with engine.connect() as conn:
-        resource_ids = dict(conn.execute(sa.text("SELECT code, id FROM resource")).tuples().all())
-        units = {uscc: (uid, reg) for uscc, uid, reg in conn.execute(sa.text("SELECT uscc, id, region FROM source_unit"))}
+        resource_ids: dict[str, int] = dict(conn.execute(sa.text("SELECT code, id FROM resource")).tuples().all())
+        units = {
+            uscc: (uid, reg) for uscc, uid, reg in conn.execute(sa.text("SELECT uscc, id, region FROM source_unit"))
+        }
     timings: dict[str, float] = {}
     started = time.perf_counter()
     pool_size = min(pool, subjects)
@@ -634,7 +647,8 @@ def bulk_load(
         secondary = _pg_secondary(conn) if postgres else _sqlite_secondary(conn)
         for drop, _ in secondary:
             conn.execute(sa.text(drop))
-    tell(f"写入 {subjects:,} 个主体（约 {records:,} 条记录），{'COPY，' + str(jobs) + ' 个进程' if postgres else 'executemany'}")
+    how = f"COPY，{jobs} 个进程" if postgres else "executemany"
+    tell(f"写入 {subjects:,} 个主体（约 {records:,} 条记录），{how}")
     started = time.perf_counter()
     if postgres:
         result.records = _load_postgres(engine, data, templates, now, jobs, block, step)
@@ -655,7 +669,9 @@ def bulk_load(
         step("index", len(secondary), len(secondary))
         if postgres:
             for table, stride in (("subject", 1), ("subject_name", NAME_STRIDE), ("subject_code", CODE_STRIDE)):
-                conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), :n)"), {"n": subjects * stride})
+                conn.execute(
+                    sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), :n)"), {"n": subjects * stride}
+                )
             for table in ("record", "list_entry"):
                 conn.execute(
                     sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), :n)"),
@@ -729,7 +745,7 @@ def _sqlite_values(row: tuple[Any, ...], stamp: Callable[[Any], Any]) -> tuple[A
 
 
 def _load_sqlite(engine: Engine, data: DemoData, pool: Pool, now: dt.datetime, block: int, step: Advance) -> int:
-    dialect = sqlite_dialect.dialect()  # type: ignore[no-untyped-call]
+    dialect = sqlite_dialect.dialect()
     stamp = UTCDateTime().bind_processor(dialect)
     date_bind = sa.Date().dialect_impl(dialect).bind_processor(dialect)
     assert stamp is not None and date_bind is not None

@@ -214,7 +214,7 @@ def _wipe(engine: sa.Engine, url: str) -> sa.Engine:
 
 def bulk(
     subjects: Annotated[int, typer.Option("--subjects", min=1, help="信用主体数量")] = 100_000,
-    records: Annotated[int, typer.Option("--records", min=1, help="记录数（约数：按演示数据的分布逐主体生成）")] = 1_000_000,
+    records: Annotated[int, typer.Option("--records", min=1, help="记录数（约数，按演示数据的分布）")] = 1_000_000,
     seed: Annotated[int, typer.Option("--seed", help="随机种子（同一种子生成同样的数据）")] = 20250101,
     jobs: Annotated[int, typer.Option("--jobs", min=1, help="PostgreSQL 并行写入的进程数（SQLite 单进程）")] = 1,
     pool: Annotated[int, typer.Option("--pool", min=1, help="记录模板取自多少个演示主体")] = 5000,
@@ -223,7 +223,7 @@ def bulk(
     ] = None,
     region: Annotated[str | None, typer.Option("--region", help="平台所在行政区划（默认 XINYONG_REGION）")] = None,
 ) -> None:
-    """大规模模拟数据：按演示数据的分布直接批量写入主体与记录表（PostgreSQL COPY / SQLite executemany），用于性能测试。"""
+    """大规模模拟数据：按演示数据的分布直接批量写入主体与记录表（COPY / executemany），用于性能测试。"""
     from xinyong.demo.bulk import bulk_load
 
     if records < subjects:
