@@ -179,10 +179,15 @@ def register_units(engine: Engine, units: list[Unit]) -> None:
             )
 
 
-def receipt_time(record_id: int, decided: dt.date, now: dt.datetime) -> dt.datetime:
-    """When a platform would have received a record decided on ``decided``: 0–11 days later (deterministic by id:
-    most within 7 working days, some late), at 10:00 China time, never after ``now``."""
-    days = (record_id * 7919) % 12 if record_id % 5 else record_id % 4
+def receipt_delay(record_id: int) -> int:
+    """Days between a record's decision and its receipt: 0–11, deterministic by id (most within 7 working days)."""
+    return (record_id * 7919) % 12 if record_id % 5 else record_id % 4
+
+
+def receipt_time(record_id: int, decided: dt.date, now: dt.datetime, days: int | None = None) -> dt.datetime:
+    """When a platform would have received a record decided on ``decided``: ``receipt_delay`` days later, at 10:00
+    China time, never after ``now``."""
+    days = receipt_delay(record_id) if days is None else days
     received = dt.datetime.combine(decided, dt.time(10, 0), tzinfo=clock.CHINA) + dt.timedelta(days=days)
     return min(received.astimezone(dt.UTC), now)
 

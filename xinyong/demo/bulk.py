@@ -49,11 +49,11 @@ from xinyong.audit.service import Actor
 from xinyong.catalog.service import builtin_specs
 from xinyong.core import clock
 from xinyong.core.bootstrap import upgrade_database
-from xinyong.core.crypto import encrypt, keyed_hash
+from xinyong.core.crypto import bulk_encrypter, bulk_keyed_hasher
 from xinyong.core.database import UTCDateTime, session_scope
 from xinyong.core.errors import Conflict
 from xinyong.demo import vocabulary as v
-from xinyong.demo.builder import receipt_time, register_units
+from xinyong.demo.builder import receipt_delay, receipt_time, register_units
 from xinyong.demo.generator import ALL_RESOURCES, DemoData, SubjectProfile
 from xinyong.ingest.prepare import prepare_row
 from xinyong.ingest.types import PreparedRow, RawRow
@@ -84,14 +84,15 @@ SUBJECT_COLUMNS = (
 )
 NAME_COLUMNS = "id, subject_id, name, first_seen, last_seen, source, is_current"
 CODE_COLUMNS = "id, subject_id, code_type, code, created_at"
+# Per-record values first, then the template's constant columns (written as one pre-formatted tail).
 RECORD_COLUMNS = (
-    "id, resource_id, subject_id, source_unit_id, doc_no, decision_date, valid_from, valid_to, publish_until, "
-    "severity, status, objection_open, region, subject_name, subject_kind, payload, pii_cipher, content_hash, "
-    "version, origin, received_at, updated_at"
+    "id, subject_id, doc_no, subject_name, payload, pii_cipher, content_hash, received_at, updated_at, "
+    "resource_id, source_unit_id, decision_date, valid_from, valid_to, publish_until, severity, status, "
+    "objection_open, region, subject_kind, version, origin"
 )
 ENTRY_COLUMNS = (
-    "id, list_type_id, subject_id, status, reason, doc_no, authority, deadline_provisional, listed_on, expires_on, "
-    "origin, record_id, legal_rep_name, created_by, created_at, updated_at"
+    "id, subject_id, record_id, doc_no, reason, authority, legal_rep_name, "
+    "list_type_id, status, deadline_provisional, listed_on, expires_on, origin, created_by, created_at, updated_at"
 )
 
 
@@ -101,24 +102,21 @@ def _mark(slot: str) -> str:
 
 @dataclass(frozen=True)
 class Filler:
-    """A text with slots: ``parts[0] slot parts[1] slot … parts[-1]``."""
+    """A text with slots, compiled to a ``str.format`` pattern (``{3}`` = slot 3) so filling it is one C call."""
 
-    parts: tuple[str, ...]
-    slots: tuple[int, ...]
+    pattern: str
 
     @classmethod
     def of(cls, text: str) -> Filler:
-        pieces = _SLOT_RE.split(text)
-        return cls(tuple(pieces[0::2]), tuple(int(s) for s in pieces[1::2]))
+        escaped = text.replace("{", "{{").replace("}", "}}")
+        return cls(_SLOT_RE.sub(lambda m: "{" + m.group(1) + "}", escaped))
 
     def fill(self, values: Sequence[str]) -> str:
-        if not self.slots:
-            return self.parts[0]
-        out = [self.parts[0]]
-        for slot, part in zip(self.slots, self.parts[1:], strict=True):
-            out.append(values[slot])
-            out.append(part)
-        return "".join(out)
+        return self.pattern.format(*values)
+
+    def mapped(self, change: Callable[[str], str]) -> Filler:
+        """The same slots around literal text passed through ``change`` (e.g. COPY escaping)."""
+        return Filler(change(self.pattern))
 
 
 @dataclass(frozen=True)
@@ -283,11 +281,6 @@ class Pool:
     records: int = 0
     subjects: int = 0
 
-    def record_set(self, profile: SubjectProfile, pick: int) -> tuple[Template, ...]:
-        key = _subject_key(profile)
-        group = self.by_key.get(key) or self.by_shape.get(key[:4]) or [()]
-        return group[pick % len(group)]
-
 
 def build_pool(
     data: DemoData,
@@ -354,24 +347,140 @@ def _pick(seed: int, index: int) -> int:
 
 @dataclass
 class SubjectRows:
-    subject: tuple[Any, ...]
-    names: list[tuple[Any, ...]]
-    codes: list[tuple[Any, ...]]
-    records: list[tuple[Any, ...]]
-    entries: list[tuple[Any, ...]]
+    subject: Any  # PostgreSQL: COPY lines; SQLite: tuples
+    names: list[Any]
+    codes: list[Any]
+    records: list[Any]
+    entries: list[Any]
+
+
+class Dialect:
+    """How one engine wants values: PostgreSQL COPY text, or Python values for sqlite3."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        if name == "postgresql":
+            self.date: Callable[[dt.date | None], Any] = lambda day: day.isoformat() if day is not None else None
+            self.stamp: Callable[[dt.datetime], Any] = dt.datetime.isoformat
+        else:
+            dialect = sqlite_dialect.dialect()
+            date_bind = sa.Date().dialect_impl(dialect).bind_processor(dialect)
+            stamp_bind = UTCDateTime().bind_processor(dialect)
+            assert date_bind is not None and stamp_bind is not None
+            self.date = lambda day: date_bind(day) if day is not None else None
+            self.stamp = stamp_bind
+
+    def line(self, values: Sequence[Any]) -> Any:
+        """A row in this engine's form (a COPY line on PostgreSQL; a tuple on SQLite)."""
+        if self.name == "postgresql":
+            return "\t".join([_pg_text(value) for value in values]) + "\n"
+        return tuple(self.stamp(v) if isinstance(v, dt.datetime) else v for v in values)
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A template in one engine's form: fillers and the constant tail of its row."""
+
+    payload: Filler
+    canonical: Filler
+    pii: Filler | None
+    doc_head: str
+    doc_tail: str
+    received: tuple[Any, ...]  # by receipt delay 0–11
+    tail: Any  # the constant columns: a COPY text ending in a newline, or a tuple
+    entry_reason: Filler | None = None
+    entry_authority: Filler | None = None
+    entry_legal_rep: Filler | None = None
+    entry_tail: Any = None
+
+
+def _compile(t: Template, d: Dialect, today: dt.date, now: dt.datetime) -> Compiled:
+    postgres = d.name == "postgresql"
+    copy_text: Callable[[str], str] = _pg_text if postgres else (lambda text: text)
+    tail = (
+        t.resource_id,
+        t.unit_id,
+        d.date(t.decision_date),
+        d.date(t.valid_from),
+        d.date(t.valid_to),
+        d.date(t.publish_until),
+        t.severity,
+        t.status,
+        False,
+        t.region,
+        t.subject_kind,
+        1,
+        "local",
+    )
+    received = tuple(d.stamp(receipt_time(0, t.decision_date or today, now, days=days)) for days in range(12))
+    entry: dict[str, Any] = {}
+    if (e := t.entry) is not None:
+        entry = {
+            "entry_reason": e.reason.mapped(copy_text),
+            "entry_authority": e.authority.mapped(copy_text) if e.authority else None,
+            "entry_legal_rep": e.legal_rep.mapped(copy_text) if e.legal_rep else None,
+            "entry_tail": _tail(
+                d,
+                (
+                    e.list_type_id,
+                    "listed",
+                    False,
+                    d.date(e.listed_on),
+                    d.date(e.expires_on),
+                    e.origin,
+                    BULK_ACTOR.name,
+                    now,
+                    now,
+                ),
+            ),
+        }
+    return Compiled(
+        payload=t.payload.mapped(copy_text),
+        canonical=t.canonical,
+        pii=t.pii,
+        doc_head=t.doc_head,
+        doc_tail=t.doc_tail,
+        received=received,
+        tail=_tail(d, tail),
+        **entry,
+    )
+
+
+def _tail(d: Dialect, values: tuple[Any, ...]) -> Any:
+    if d.name == "postgresql":
+        return "\t".join(_pg_text(v) for v in values) + "\n"
+    return tuple(d.stamp(v) if isinstance(v, dt.datetime) else v for v in values)
 
 
 class Producer:
-    """Turns subject indexes into table rows (Python values; the writers format them for their engine)."""
+    """Turns subject indexes into table rows for one engine."""
 
-    def __init__(
-        self, data: DemoData, pool: Pool, now: dt.datetime, date_text: Callable[[dt.date | None], Any]
-    ) -> None:
+    def __init__(self, data: DemoData, pool: Pool, now: dt.datetime, dialect: Dialect) -> None:
         self.data = data
-        self.pool = pool
         self.now = now
         self.today = data.today
-        self.date_text = date_text
+        self.d = dialect
+        self.encrypt = bulk_encrypter()
+        self.keyed_hash = bulk_keyed_hasher()
+        compiled: dict[int, Compiled] = {}
+
+        def sets(groups: dict[tuple[Any, ...], list[tuple[Template, ...]]]) -> dict[Any, list[tuple[Compiled, ...]]]:
+            out: dict[Any, list[tuple[Compiled, ...]]] = {}
+            for key, group in groups.items():
+                for record_set in group:
+                    for t in record_set:
+                        if id(t) not in compiled:
+                            compiled[id(t)] = _compile(t, dialect, self.today, now)
+                    out.setdefault(key, []).append(tuple(compiled[id(t)] for t in record_set))
+            return out
+
+        self.by_key = sets(pool.by_key)
+        self.by_shape = sets(pool.by_shape)
+
+    def record_set(self, profile: SubjectProfile, pick: int) -> tuple[Compiled, ...]:
+        key = _subject_key(profile)
+        group = self.by_key.get(key) or self.by_shape.get(key[:4]) or [()]
+        return group[pick % len(group)]
 
     def subject_rows(self, index: int) -> SubjectRows:
         p = self.data.subject(index)
@@ -379,92 +488,74 @@ class Producer:
         now = self.now
         person = p.kind == SubjectKind.NATURAL_PERSON.value and p.id_number is not None
         uscc = p.uscc if p.uscc and p.uscc != USCC_PLACEHOLDER else None
-        subject = (
-            sid,
-            p.kind,
-            uscc,
-            p.name,
-            p.region,
-            SubjectStatus.ACTIVE.value,
-            p.legal_rep,
-            keyed_hash(p.id_number) if person and p.id_number else None,
-            encrypt(p.id_number) if person and p.id_number else None,
-            mask_id_number(p.id_number) if person and p.id_number else None,
-            False,
-            now,
-            now,
+        line = self.d.line
+        subject = line(
+            (
+                sid,
+                p.kind,
+                uscc,
+                p.name,
+                p.region,
+                SubjectStatus.ACTIVE.value,
+                p.legal_rep,
+                self.keyed_hash(p.id_number) if person and p.id_number else None,
+                self.encrypt(p.id_number) if person and p.id_number else None,
+                mask_id_number(p.id_number) if person and p.id_number else None,
+                False,
+                now,
+                now,
+            )
         )
-        names = [(sid * NAME_STRIDE - 1, sid, p.name, now, now, "bulk", True)]
+        names = [line((sid * NAME_STRIDE - 1, sid, p.name, now, now, "bulk", True))]
         if p.former_name:
-            names.append((sid * NAME_STRIDE, sid, p.former_name, now, now, "bulk", False))
+            names.append(line((sid * NAME_STRIDE, sid, p.former_name, now, now, "bulk", False)))
         codes = []
         if p.registration_no:
-            codes.append((sid * CODE_STRIDE - 1, sid, "gszc", p.registration_no, now))
+            codes.append(line((sid * CODE_STRIDE - 1, sid, "gszc", p.registration_no, now)))
         if p.org_code:
-            codes.append((sid * CODE_STRIDE, sid, "zzjg", p.org_code, now))
+            codes.append(line((sid * CODE_STRIDE, sid, "zzjg", p.org_code, now)))
         values = _identity(p)
-        records = []
-        entries = []
+        name = p.name
+        records: list[Any] = []
+        entries: list[Any] = []
         doc = _SLOT["doc_no"]
         base = index * RECORD_STRIDE
-        date_text = self.date_text
-        for k, t in enumerate(self.pool.record_set(p, _pick(self.data.seed, index))[: RECORD_STRIDE - 1]):
+        postgres = self.d.name == "postgresql"
+        encrypt, keyed_hash = self.encrypt, self.keyed_hash
+        for k, t in enumerate(self.record_set(p, _pick(self.data.seed, index))[: RECORD_STRIDE - 1]):
             rid = base + k + 1
             doc_no = f"{t.doc_head}{rid}{t.doc_tail}"
             values[doc] = doc_no
-            received = receipt_time(rid, t.decision_date or self.today, now)
-            records.append(
-                (
-                    rid,
-                    t.resource_id,
-                    sid,
-                    t.unit_id,
-                    doc_no,
-                    date_text(t.decision_date),
-                    date_text(t.valid_from),
-                    date_text(t.valid_to),
-                    date_text(t.publish_until),
-                    t.severity,
-                    t.status,
-                    False,
-                    t.region,
-                    p.name,
-                    t.subject_kind,
-                    t.payload.fill(values),
-                    encrypt(t.pii.fill(values)) if t.pii is not None else None,
-                    keyed_hash(t.canonical.fill(values)),
-                    1,
-                    "local",
-                    received,
-                    received,
+            received = t.received[receipt_delay(rid)]
+            payload = t.payload.fill(values)
+            cipher = encrypt(t.pii.fill(values)) if t.pii is not None else None
+            digest = keyed_hash(t.canonical.fill(values))
+            if postgres:
+                pii_text = _NULL if cipher is None else "\\\\x" + cipher.hex()
+                records.append(
+                    f"{rid}\t{sid}\t{doc_no}\t{name}\t{payload}\t{pii_text}\t{digest}\t{received}\t{received}\t{t.tail}"
                 )
-            )
-            if (e := t.entry) is not None:
-                entries.append(
-                    (
-                        rid,
-                        e.list_type_id,
-                        sid,
-                        "listed",
-                        e.reason.fill(values),
-                        doc_no,
-                        e.authority.fill(values) if e.authority else None,
-                        False,
-                        date_text(e.listed_on),
-                        date_text(e.expires_on),
-                        e.origin,
-                        rid,
-                        e.legal_rep.fill(values) if e.legal_rep else None,
-                        BULK_ACTOR.name,
-                        now,
-                        now,
+            else:
+                records.append((rid, sid, doc_no, name, payload, cipher, digest, received, received, *t.tail))
+            if t.entry_reason is not None:
+                reason = t.entry_reason.fill(values)
+                authority = t.entry_authority.fill(values) if t.entry_authority else None
+                legal_rep = t.entry_legal_rep.fill(values) if t.entry_legal_rep else None
+                if postgres:
+                    entries.append(
+                        f"{rid}\t{sid}\t{rid}\t{doc_no}\t{reason}\t{authority or _NULL}\t"
+                        f"{legal_rep or _NULL}\t{t.entry_tail}"
                     )
-                )
+                else:
+                    entries.append((rid, sid, rid, doc_no, reason, authority, legal_rep, *t.entry_tail))
         return SubjectRows(subject, names, codes, records, entries)
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # PostgreSQL: COPY text from several processes
+
+
+_NULL = "\\N"  # COPY text's NULL
 
 
 def _pg_text(value: Any) -> str:
@@ -484,23 +575,12 @@ def _pg_text(value: Any) -> str:
     return text
 
 
-def _pg_line(row: tuple[Any, ...]) -> str:
-    return "\t".join([_pg_text(value) for value in row]) + "\n"
-
-
-def _pg_date(day: dt.date | None) -> str | None:
-    return day.isoformat() if day is not None else None
-
-
-_FLUSH = 4 << 20  # bytes of COPY text per write
-
-
 def _pg_worker(
     conninfo: str, data: DemoData, pool: Pool, now: dt.datetime, start: int, stop: int, block: int, done: Any
 ) -> None:
     import psycopg
 
-    producer = Producer(data, pool, now, _pg_date)
+    producer = Producer(data, pool, now, Dialect("postgresql"))
     with psycopg.connect(conninfo) as conn:
         conn.execute("SET session_replication_role = replica")  # no FK checks row by row (see the module doc)
         conn.execute("SET synchronous_commit = off")
@@ -509,23 +589,17 @@ def _pg_worker(
             rows = [producer.subject_rows(i) for i in range(first, last)]
             with conn.cursor() as cur:
                 for table, columns, lines in (
-                    ("subject", SUBJECT_COLUMNS, (_pg_line(r.subject) for r in rows)),
-                    ("subject_name", NAME_COLUMNS, (_pg_line(n) for r in rows for n in r.names)),
-                    ("subject_code", CODE_COLUMNS, (_pg_line(c) for r in rows for c in r.codes)),
-                    ("record", RECORD_COLUMNS, (_pg_line(x) for r in rows for x in r.records)),
-                    ("list_entry", ENTRY_COLUMNS, (_pg_line(x) for r in rows for x in r.entries)),
+                    ("subject", SUBJECT_COLUMNS, [r.subject for r in rows]),
+                    ("subject_name", NAME_COLUMNS, [n for r in rows for n in r.names]),
+                    ("subject_code", CODE_COLUMNS, [c for r in rows for c in r.codes]),
+                    ("record", RECORD_COLUMNS, [x for r in rows for x in r.records]),
+                    ("list_entry", ENTRY_COLUMNS, [x for r in rows for x in r.entries]),
                 ):
+                    if not lines:
+                        continue
                     with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                        buffer: list[str] = []
-                        size = 0
-                        for line in lines:
-                            buffer.append(line)
-                            size += len(line)
-                            if size > _FLUSH:
-                                copy.write("".join(buffer))
-                                buffer, size = [], 0
-                        if buffer:
-                            copy.write("".join(buffer))
+                        for part in range(0, len(lines), 5000):
+                            copy.write("".join(lines[part : part + 5000]))
             conn.commit()
             with done.get_lock():
                 done[0] += last - first
@@ -740,17 +814,8 @@ def _load_postgres(
     return int(done[1])
 
 
-def _sqlite_values(row: tuple[Any, ...], stamp: Callable[[Any], Any]) -> tuple[Any, ...]:
-    return tuple(stamp(value) if isinstance(value, dt.datetime) else value for value in row)
-
-
 def _load_sqlite(engine: Engine, data: DemoData, pool: Pool, now: dt.datetime, block: int, step: Advance) -> int:
-    dialect = sqlite_dialect.dialect()
-    stamp = UTCDateTime().bind_processor(dialect)
-    date_bind = sa.Date().dialect_impl(dialect).bind_processor(dialect)
-    assert stamp is not None and date_bind is not None
-    stamped_now = stamp(now)
-    producer = Producer(data, pool, now, lambda day: date_bind(day) if day is not None else None)
+    producer = Producer(data, pool, now, Dialect("sqlite"))
     statements = {
         table: f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(columns.split(',')))})"
         for table, columns in (
@@ -762,13 +827,6 @@ def _load_sqlite(engine: Engine, data: DemoData, pool: Pool, now: dt.datetime, b
         )
     }
     written = 0
-    stamps: dict[dt.datetime, Any] = {now: stamped_now}
-
-    def at(value: dt.datetime) -> Any:
-        if value not in stamps:
-            stamps[value] = stamp(value)
-        return stamps[value]
-
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
@@ -779,11 +837,11 @@ def _load_sqlite(engine: Engine, data: DemoData, pool: Pool, now: dt.datetime, b
             cursor.execute("BEGIN")
             for part in range(first, last, block):
                 rows = [producer.subject_rows(i) for i in range(part, min(last, part + block))]
-                cursor.executemany(statements["subject"], [_sqlite_values(r.subject, at) for r in rows])
-                cursor.executemany(statements["subject_name"], [_sqlite_values(n, at) for r in rows for n in r.names])
-                cursor.executemany(statements["subject_code"], [_sqlite_values(c, at) for r in rows for c in r.codes])
-                cursor.executemany(statements["record"], [_sqlite_values(x, at) for r in rows for x in r.records])
-                cursor.executemany(statements["list_entry"], [_sqlite_values(x, at) for r in rows for x in r.entries])
+                cursor.executemany(statements["subject"], [r.subject for r in rows])
+                cursor.executemany(statements["subject_name"], [n for r in rows for n in r.names])
+                cursor.executemany(statements["subject_code"], [c for r in rows for c in r.codes])
+                cursor.executemany(statements["record"], [x for r in rows for x in r.records])
+                cursor.executemany(statements["list_entry"], [x for r in rows for x in r.entries])
                 written += sum(len(r.records) for r in rows)
             cursor.execute("COMMIT")
             step("load", last, data.subject_count)
@@ -792,8 +850,8 @@ def _load_sqlite(engine: Engine, data: DemoData, pool: Pool, now: dt.datetime, b
     return written
 
 
-def iter_subject_rows(data: DemoData, pool: Pool, now: dt.datetime) -> Iterator[SubjectRows]:
-    """Every subject's rows in index order (for tests and tools that want the rows without a database)."""
-    producer = Producer(data, pool, now, lambda day: day)
+def iter_subject_rows(data: DemoData, pool: Pool, now: dt.datetime, engine: str = "sqlite") -> Iterator[SubjectRows]:
+    """Every subject's rows in index order, in ``engine``'s form (for tests and tools that want rows, not a load)."""
+    producer = Producer(data, pool, now, Dialect(engine))
     for index in range(data.subject_count):
         yield producer.subject_rows(index)
