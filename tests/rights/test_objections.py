@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 
@@ -196,3 +197,24 @@ def test_a_year_without_a_known_schedule_gives_provisional_deadlines(
     row = objections.get(session=session, objection_id=_file(session, world))
     assert row.deadline_provisional
     assert row.accept_due == dt.date(2027, 10, 1)  # weekends only
+
+
+def test_a_district_office_handles_only_its_own_districts_subjects(session: Session, world: World) -> None:
+    """A district credit office (account region set) sees and handles only the objections of its district's
+    subjects; the city office sees all of them."""
+    oid = _file(session, world)
+    company_region = world.company.region
+    assert company_region
+    other_district = "370303" if company_region != "370303" else "370302"
+    own = dataclasses.replace(OFFICE, name="district-own", region=company_region)
+    foreign = dataclasses.replace(OFFICE, name="district-other", region=other_district)
+
+    assert oid in [o.id for o in objections.listing(session=session, actor=own)]
+    assert oid not in [o.id for o in objections.listing(session=session, actor=foreign)]
+    assert oid in [i.id for i in queue.open_items(session=session, region=company_region) if i.kind == "objection"]
+    assert oid not in [i.id for i in queue.open_items(session=session, region=other_district)]
+    with pytest.raises(Forbidden, match="本辖区"):
+        objections.accept(session=session, actor=foreign, objection_id=oid)
+    objections.accept(session=session, actor=own, objection_id=oid)
+    assert objections.get(session=session, objection_id=oid).status == ObjectionStatus.ACCEPTED
+    assert oid in [o.id for o in objections.listing(session=session, actor=OFFICE)]

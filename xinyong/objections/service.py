@@ -29,7 +29,7 @@ from xinyong.objections.models import (
 from xinyong.records import service as records
 from xinyong.records.models import Record, RecordStatus, Severity
 from xinyong.rights import outbox
-from xinyong.rights.access import may_read, require_office, require_subject, require_unit
+from xinyong.rights.access import may_read, office_region_filter, require_office, require_subject, require_unit
 from xinyong.rights.deadlines import DueItem, due
 from xinyong.rights.steps import log_step, new_no
 
@@ -46,8 +46,9 @@ def get(*, session: Session, objection_id: int, actor: Actor | None = None) -> O
     objection = session.get(Objection, objection_id)
     if objection is None:
         raise NotFound(f"异议 {objection_id} 不存在")
-    if actor is not None and not may_read(actor, subject_id=objection.subject_id, unit_id=objection.source_unit_id):
-        raise Forbidden("无权查看该异议：只能查看本主体提出的、或本单位报送信息的异议")
+    owner = {"subject_id": objection.subject_id, "unit_id": objection.source_unit_id}
+    if actor is not None and not may_read(session, actor, **owner):
+        raise Forbidden("无权查看该异议：只能查看本主体提出的、本单位报送信息的或本辖区主体的异议")
     return objection
 
 
@@ -63,6 +64,9 @@ def listing(*, session: Session, actor: Actor, status: str | None = None, limit:
         )
     else:
         require_office(actor, "查看异议")
+        scope = office_region_filter(actor, Objection.subject_id)
+        if scope is not None:
+            query = query.where(scope)
     if status:
         query = query.where(Objection.status == status)
     return list(session.scalars(query))
@@ -159,7 +163,7 @@ def submit(
 
 def accept(*, session: Session, actor: Actor, objection_id: int, note: str | None = None) -> Objection:
     require_office(actor, "受理异议")
-    objection = get(session=session, objection_id=objection_id)
+    objection = get(session=session, objection_id=objection_id, actor=actor)
     _expect(objection, ObjectionStatus.SUBMITTED, step="受理")
     now = clock.now()
     deadline = due(now, get_settings().objection_answer_days)
@@ -183,7 +187,7 @@ def accept(*, session: Session, actor: Actor, objection_id: int, note: str | Non
 
 def refuse(*, session: Session, actor: Actor, objection_id: int, reason: str) -> Objection:
     require_office(actor, "处理异议")
-    objection = get(session=session, objection_id=objection_id)
+    objection = get(session=session, objection_id=objection_id, actor=actor)
     _expect(objection, ObjectionStatus.SUBMITTED, step="不予受理")
     reason = (reason or "").strip()
     if not reason:
@@ -201,7 +205,7 @@ def refuse(*, session: Session, actor: Actor, objection_id: int, reason: str) ->
 def forward(*, session: Session, actor: Actor, objection_id: int, note: str | None = None) -> Objection:
     """Send to the source unit for verification."""
     require_office(actor, "转办异议")
-    objection = get(session=session, objection_id=objection_id)
+    objection = get(session=session, objection_id=objection_id, actor=actor)
     _expect(objection, ObjectionStatus.ACCEPTED, step="转办")
     now = clock.now()
     deadline = due(now, get_settings().objection_verify_days)
@@ -258,7 +262,7 @@ def verify(
     changes: dict[str, Any] | None = None,
 ) -> Objection:
     """The source unit's verification: ``corrected`` (with ``changes``), ``deleted`` or ``upheld``."""
-    objection = get(session=session, objection_id=objection_id)
+    objection = get(session=session, objection_id=objection_id, actor=actor)
     require_unit(actor, objection.source_unit_id, "核实")
     _expect(objection, ObjectionStatus.FORWARDED, step="核实")
     if outcome not in OUTCOMES:
@@ -295,7 +299,7 @@ def verify(
 
 def answer(*, session: Session, actor: Actor, objection_id: int, text: str) -> Objection:
     require_office(actor, "答复异议")
-    objection = get(session=session, objection_id=objection_id)
+    objection = get(session=session, objection_id=objection_id, actor=actor)
     _expect(objection, *VERIFIED, step="答复")
     text = (text or "").strip()
     if not text:

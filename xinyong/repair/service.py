@@ -29,7 +29,7 @@ from xinyong.records import service as records
 from xinyong.records.models import SEVERITY_LABELS, Record, RecordStatus, Severity
 from xinyong.repair.models import OPEN_REPAIR, REPAIR_STATUS_LABELS, RepairApplication, RepairStatus
 from xinyong.rights import attachments, outbox
-from xinyong.rights.access import may_read, require_office, require_subject, require_unit
+from xinyong.rights.access import may_read, office_region_filter, require_office, require_subject, require_unit
 from xinyong.rights.deadlines import DueItem, due
 from xinyong.rights.steps import log_step, new_no
 
@@ -64,8 +64,8 @@ def get(*, session: Session, application_id: int, actor: Actor | None = None) ->
     row = session.get(RepairApplication, application_id)
     if row is None:
         raise NotFound(f"信用修复申请 {application_id} 不存在")
-    if actor is not None and not may_read(actor, subject_id=row.subject_id, unit_id=row.source_unit_id):
-        raise Forbidden("无权查看该信用修复申请")
+    if actor is not None and not may_read(session, actor, subject_id=row.subject_id, unit_id=row.source_unit_id):
+        raise Forbidden("无权查看该信用修复申请：只能查看本主体的、本单位报送信息的或本辖区主体的申请")
     return row
 
 
@@ -80,6 +80,9 @@ def listing(*, session: Session, actor: Actor, status: str | None = None, limit:
         )
     else:
         require_office(actor, "查看信用修复申请")
+        scope = office_region_filter(actor, RepairApplication.subject_id)
+        if scope is not None:
+            query = query.where(scope)
     if status:
         query = query.where(RepairApplication.status == status)
     return list(session.scalars(query))
@@ -155,7 +158,7 @@ def eligibility(
     With ``actor``: only the subject concerned, the unit whose record it is and the office may ask (the answer names
     the record and says whether it was deleted, repaired or is on a list not yet public)."""
     target = Target(session, record_id=record_id, list_entry_id=list_entry_id)
-    if actor is not None and not may_read(actor, subject_id=target.subject_id, unit_id=target.unit_id):
+    if actor is not None and not may_read(session, actor, subject_id=target.subject_id, unit_id=target.unit_id):
         raise Forbidden("只能查询本主体或本单位报送信息的信用修复条件")
     today = clock.today()
     problem = target.problem or (
@@ -274,7 +277,7 @@ def _expect(row: RepairApplication, *statuses: RepairStatus, step: str) -> None:
 
 def accept(*, session: Session, actor: Actor, application_id: int, note: str | None = None) -> RepairApplication:
     require_office(actor, "受理信用修复申请")
-    row = get(session=session, application_id=application_id)
+    row = get(session=session, application_id=application_id, actor=actor)
     _expect(row, RepairStatus.SUBMITTED, step="受理")
     missing = missing_items(session=session, row=row)
     if missing:
@@ -298,13 +301,13 @@ def accept(*, session: Session, actor: Actor, application_id: int, note: str | N
 def decline(*, session: Session, actor: Actor, application_id: int, reason: str) -> RepairApplication:
     """不予受理 (materials incomplete, not eligible …)."""
     require_office(actor, "处理信用修复申请")
-    row = get(session=session, application_id=application_id)
+    row = get(session=session, application_id=application_id, actor=actor)
     _expect(row, RepairStatus.SUBMITTED, step="不予受理")
     return _close(session, actor, row, RepairStatus.DECLINED, reason, "declined", "不予受理")
 
 
 def give_opinion(*, session: Session, actor: Actor, application_id: int, agree: bool, note: str) -> RepairApplication:
-    row = get(session=session, application_id=application_id)
+    row = get(session=session, application_id=application_id, actor=actor)
     require_unit(actor, row.source_unit_id, "出具修复意见")
     _expect(row, RepairStatus.ACCEPTED, step="出具意见")
     note = (note or "").strip()
@@ -319,7 +322,7 @@ def give_opinion(*, session: Session, actor: Actor, application_id: int, agree: 
 
 def approve(*, session: Session, actor: Actor, application_id: int, note: str = "") -> RepairApplication:
     require_office(actor, "决定信用修复")
-    row = get(session=session, application_id=application_id)
+    row = get(session=session, application_id=application_id, actor=actor)
     if row.source_unit_id is not None:
         _expect(row, RepairStatus.OPINION, step="准予修复（须先取得信息提供单位意见）")
     else:
@@ -351,7 +354,7 @@ def approve(*, session: Session, actor: Actor, application_id: int, note: str = 
 
 def refuse(*, session: Session, actor: Actor, application_id: int, reason: str) -> RepairApplication:
     require_office(actor, "决定信用修复")
-    row = get(session=session, application_id=application_id)
+    row = get(session=session, application_id=application_id, actor=actor)
     _expect(row, RepairStatus.ACCEPTED, RepairStatus.OPINION, step="不予修复")
     return _close(session, actor, row, RepairStatus.REFUSED, reason, "refused", "不予修复")
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
 from xinyong.accounts.models import Role
 from xinyong.audit.service import Actor
 from xinyong.core.errors import Forbidden
+from xinyong.subjects.models import Subject
 
 OFFICE_ROLES = (Role.CREDIT_OFFICE.value, Role.ADMIN.value)
 
@@ -43,9 +47,24 @@ def require_unit(actor: Actor, unit_id: int | None, what: str) -> None:
         raise Forbidden(f"只能{what}本单位报送的信息")
 
 
-def may_read(actor: Actor, *, subject_id: int, unit_id: int | None) -> bool:
-    if is_office(actor):
+def in_region(session: Session, actor: Actor, subject_id: int) -> bool:
+    """A district credit office (account region set) handles only subjects of its district; city staff handle all."""
+    if not actor.region:
         return True
+    region = session.scalar(sa.select(Subject.region).where(Subject.id == subject_id))
+    return region == actor.region
+
+
+def office_region_filter(actor: Actor, subject_column: sa.orm.InstrumentedAttribute[int]) -> sa.ColumnElement[bool] | None:
+    """The WHERE clause restricting a district office's listings to its district (None for city staff)."""
+    if not is_office(actor) or not actor.region:
+        return None
+    return subject_column.in_(sa.select(Subject.id).where(Subject.region == actor.region))
+
+
+def may_read(session: Session, actor: Actor, *, subject_id: int, unit_id: int | None) -> bool:
+    if is_office(actor):
+        return in_region(session, actor, subject_id)
     if actor.role == Role.SUBJECT.value:
         return actor.subject_id == subject_id
     if actor.role == Role.SOURCE_UNIT.value:

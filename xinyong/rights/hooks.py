@@ -47,16 +47,7 @@ def objection_repair_deadlines(session: Session, scope: Scope) -> Chart:
             t = closed.get((kind, month))
             if t is not None:
                 rows.append([month, label, t.closed, t.on_time, t.closed - t.on_time, pct(t.on_time, t.closed)])
-    open_items = queue.open_items(session=session)
-    if scope.region:
-        in_region = set(
-            session.scalars(
-                sa.select(Subject.id).where(
-                    Subject.id.in_({i.subject_id for i in open_items}), Subject.region == scope.region
-                )
-            )
-        )
-        open_items = [i for i in open_items if i.subject_id in in_region]
+    open_items = queue.open_items(session=session, region=scope.region)
     overdue = [i for i in open_items if i.overdue]
     provisional = any(i.provisional for i in open_items)
     return Chart(

@@ -27,11 +27,18 @@ from xinyong.rights.deadlines import DueItem
 from xinyong.subjects.models import Subject
 
 
-def open_items(*, session: Session, today: dt.date | None = None, unit_id: int | None = None) -> list[DueItem]:
+def open_items(
+    *, session: Session, today: dt.date | None = None, unit_id: int | None = None, region: str | None = None
+) -> list[DueItem]:
+    """Open items, oldest deadline first; ``unit_id`` keeps a source unit's, ``region`` a district's subjects'."""
     today = today or clock.today()
     items = objections.due_items(session=session, today=today) + repairs.due_items(session=session, today=today)
     if unit_id is not None:
         items = [i for i in items if i.source_unit_id == unit_id]
+    if region and items:
+        ids = {i.subject_id for i in items}
+        inside = set(session.scalars(sa.select(Subject.id).where(Subject.id.in_(ids), Subject.region == region)))
+        items = [i for i in items if i.subject_id in inside]
     return sorted(items, key=lambda i: (i.due, i.kind, i.id))
 
 

@@ -126,7 +126,8 @@ def due_api(session: SessionDep, actor: RightsActor, overdue_only: bool = False)
         if actor.role != "source_unit" or actor.unit_id is None:
             require_office(actor, "查看待办")
         unit_id = actor.unit_id
-    items = [i for i in queue.open_items(session=session, unit_id=unit_id) if i.overdue or not overdue_only]
+    mine = queue.open_items(session=session, unit_id=unit_id, region=actor.region if is_office(actor) else None)
+    items = [i for i in mine if i.overdue or not overdue_only]
     return {"items": [due_view(i) for i in items], "total": len(items), "overdue": sum(i.overdue for i in items)}
 
 
@@ -136,7 +137,7 @@ def office_queue(request: Request, session: SessionDep, account: OptionalAccount
         return RedirectResponse("/login?next=/office/rights", status_code=303)
     actor = actor_of(account)
     require_office(actor, "查看异议与信用修复待办")
-    items = queue.open_items(session=session)
+    items = queue.open_items(session=session, region=actor.region)
     closed_o = [o for o in objections.listing(session=session, actor=actor, limit=50)
                 if o.status in (ObjectionStatus.ANSWERED, ObjectionStatus.REFUSED)]  # fmt: skip
     closed_r = [r for r in repairs.listing(session=session, actor=actor, limit=50)
