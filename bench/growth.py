@@ -85,9 +85,7 @@ def create(engine: str, url: str) -> None:
         # C collation for the B-trees (sorting and comparing by code point, as C.UTF-8 would, without libc's
         # strcoll); a UTF-8 LC_CTYPE, which pg_trgm needs to see Chinese characters at all.
         conn.execute(
-            sa.text(
-                f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C.UTF-8'"
-            )
+            sa.text(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C.UTF-8'")
         )
     admin.dispose()
 
@@ -374,14 +372,21 @@ def measure(engine_kind: str, url: str, subjects: int, queries: int, ingest_rows
     result["http"] = measure_http(engine, picks, key)
     for name in ("search", "subject_page", "check"):
         ours, raw = result["http"][name], result["raw"][name]
-        print(f"  {name}: HTTP p50/p95/p99 {ours['p50']:.1f}/{ours['p95']:.1f}/{ours['p99']:.1f} ms; raw p95 {raw['p95']:.2f} ms")
+        print(
+            f"  {name}: HTTP p50/p95/p99 {ours['p50']:.1f}/{ours['p95']:.1f}/{ours['p99']:.1f} ms; "
+            f"raw p95 {raw['p95']:.2f} ms"
+        )
     result["evaluation"] = measure_evaluation(engine)
     ev = result["evaluation"]
-    print(f"  evaluation: {ev['seconds']:.1f} s for {ev['subjects']:,} subjects; raw aggregate {ev['raw_seconds']:.1f} s")
+    print(
+        f"  evaluation: {ev['seconds']:.1f} s for {ev['subjects']:,} subjects; raw aggregate {ev['raw_seconds']:.1f} s"
+    )
     if ingest_rows:
         result["ingest"] = measure_ingest(engine_kind, engine, url, ingest_rows, workdir)
         ing = result["ingest"]
-        print(f"  ingest: {ing['rows_per_s']:.0f} rows/s ({ing['accepted']:,} accepted); raw {ing['raw_rows_per_s']:.0f}")
+        print(
+            f"  ingest: {ing['rows_per_s']:.0f} rows/s ({ing['accepted']:,} accepted); raw {ing['raw_rows_per_s']:.0f}"
+        )
     result["load_average_after"] = os.getloadavg()
     engine.dispose()
     return result

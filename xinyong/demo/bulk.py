@@ -242,7 +242,7 @@ def entry_maker(engine: Engine) -> EntryMaker:
 
     with session_scope(engine) as session:
         index = lists.feed_index(session=session)
-        roles = {code: r or {} for code, r in session.execute(sa.select(Resource.code, Resource.roles)).tuples()}
+        roles = {code: r or {} for code, r in session.execute(sa.select(Resource.code, Resource.roles))}
         session.expunge_all()  # the list types stay usable, detached, for the whole load
 
     def make(resource: str, row: PreparedRow) -> EntryTemplate | None:
@@ -704,7 +704,9 @@ def bulk_load(
     data = DemoData(subjects=subjects, seed=seed, records_per_subject=records / subjects, region=region, today=today)
     register_units(engine, data.units)
     with engine.connect() as conn:
-        resource_ids: dict[str, int] = dict(conn.execute(sa.text("SELECT code, id FROM resource")).tuples().all())
+        resource_ids: dict[str, int] = {
+            code: rid for code, rid in conn.execute(sa.text("SELECT code, id FROM resource"))
+        }
         units = {
             uscc: (uid, reg) for uscc, uid, reg in conn.execute(sa.text("SELECT uscc, id, region FROM source_unit"))
         }
