@@ -723,13 +723,13 @@ def bulk_load(
         secondary = _pg_secondary(conn) if postgres else _sqlite_secondary(conn)
         for drop, _ in secondary:
             conn.execute(sa.text(drop))
-    how = f"COPY，{jobs} 个进程" if postgres else "executemany"
+    how = f"COPY，{jobs} 个进程" if postgres else f"executemany，{jobs} 个进程生成"
     tell(f"写入 {subjects:,} 个主体（约 {records:,} 条记录），{how}")
     started = time.perf_counter()
     if postgres:
         result.records = _load_postgres(engine, data, templates, now, jobs, block, step)
     else:
-        result.records = _load_sqlite(engine, data, templates, now, block, step)
+        result.records = _load_sqlite(engine, data, templates, now, block, jobs, step)
     timings["load"] = time.perf_counter() - started
 
     tell(f"重建 {len(secondary)} 个索引与约束")
@@ -816,10 +816,30 @@ def _load_postgres(
     return int(done[1])
 
 
-def _load_sqlite(engine: Engine, data: DemoData, pool: Pool, now: dt.datetime, block: int, step: Advance) -> int:
-    producer = Producer(data, pool, now, Dialect("sqlite"))
-    statements = {
-        table: f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(columns.split(',')))})"
+_BLOCK_PRODUCER: Producer | None = None  # set in the parent before forking the SQLite row producers
+
+
+def _sqlite_block(bounds: tuple[int, int]) -> list[list[Any]]:
+    """One block of subjects' rows, table by table (run in a forked producer process)."""
+    assert _BLOCK_PRODUCER is not None
+    rows = [_BLOCK_PRODUCER.subject_rows(i) for i in range(*bounds)]
+    return [
+        [r.subject for r in rows],
+        [n for r in rows for n in r.names],
+        [c for r in rows for c in r.codes],
+        [x for r in rows for x in r.records],
+        [x for r in rows for x in r.entries],
+    ]
+
+
+def _load_sqlite(
+    engine: Engine, data: DemoData, pool: Pool, now: dt.datetime, block: int, jobs: int, step: Advance
+) -> int:
+    """One writer (SQLite has one); with ``jobs`` > 1 the rows are produced by that many forked processes, in order."""
+    global _BLOCK_PRODUCER
+    _BLOCK_PRODUCER = Producer(data, pool, now, Dialect("sqlite"))
+    statements = [
+        f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(columns.split(',')))})"
         for table, columns in (
             ("subject", SUBJECT_COLUMNS),
             ("subject_name", NAME_COLUMNS),
@@ -827,28 +847,31 @@ def _load_sqlite(engine: Engine, data: DemoData, pool: Pool, now: dt.datetime, b
             ("record", RECORD_COLUMNS),
             ("list_entry", ENTRY_COLUMNS),
         )
-    }
+    ]
+    blocks = [(first, min(data.subject_count, first + block)) for first in range(0, data.subject_count, block)]
+    per_commit = max(1, 50_000 // block)  # blocks per transaction
+    workers = mp.get_context("fork").Pool(jobs) if jobs > 1 else None
+    produced = workers.imap(_sqlite_block, blocks) if workers else map(_sqlite_block, blocks)
     written = 0
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
         cursor.execute("PRAGMA cache_size = -512000")  # 500 MB of page cache for this connection's big transactions
-        per_commit = max(block, 50_000)
-        for first in range(0, data.subject_count, per_commit):
-            last = min(data.subject_count, first + per_commit)
-            cursor.execute("BEGIN")
-            for part in range(first, last, block):
-                rows = [producer.subject_rows(i) for i in range(part, min(last, part + block))]
-                cursor.executemany(statements["subject"], [r.subject for r in rows])
-                cursor.executemany(statements["subject_name"], [n for r in rows for n in r.names])
-                cursor.executemany(statements["subject_code"], [c for r in rows for c in r.codes])
-                cursor.executemany(statements["record"], [x for r in rows for x in r.records])
-                cursor.executemany(statements["list_entry"], [x for r in rows for x in r.entries])
-                written += sum(len(r.records) for r in rows)
-            cursor.execute("COMMIT")
-            step("load", last, data.subject_count)
+        cursor.execute("BEGIN")
+        for n, ((_, last), tables) in enumerate(zip(blocks, produced, strict=True), start=1):
+            for statement, rows in zip(statements, tables, strict=True):
+                cursor.executemany(statement, rows)
+            written += len(tables[3])
+            if n % per_commit == 0 or n == len(blocks):
+                cursor.execute("COMMIT")
+                step("load", last, data.subject_count)
+                if n < len(blocks):
+                    cursor.execute("BEGIN")
     finally:
         raw.close()
+        if workers:
+            workers.terminate()
+        _BLOCK_PRODUCER = None
     return written
 
 

@@ -216,7 +216,9 @@ def bulk(
     subjects: Annotated[int, typer.Option("--subjects", min=1, help="信用主体数量")] = 100_000,
     records: Annotated[int, typer.Option("--records", min=1, help="记录数（约数，按演示数据的分布）")] = 1_000_000,
     seed: Annotated[int, typer.Option("--seed", help="随机种子（同一种子生成同样的数据）")] = 20250101,
-    jobs: Annotated[int, typer.Option("--jobs", min=1, help="PostgreSQL 并行写入的进程数（SQLite 单进程）")] = 1,
+    jobs: Annotated[
+        int, typer.Option("--jobs", min=1, help="并行进程数（PostgreSQL 并行 COPY；SQLite 并行生成、单进程写入）")
+    ] = 1,
     pool: Annotated[int, typer.Option("--pool", min=1, help="记录模板取自多少个演示主体")] = 5000,
     database_url: Annotated[
         str | None, typer.Option("--database-url", help="目标数据库（默认 XINYONG_DATABASE_URL）；须为空库")
