@@ -467,6 +467,39 @@ def plot(png: Path = PNG) -> Path:
     return png
 
 
+def report() -> str:
+    """The Markdown table of every measured size and engine (for docs/benchmarks.md), with growth ratios."""
+    lines = [
+        "| engine | records | subjects | build (s) | size | B/record | search p50/p95/p99 (ms) | raw search p95 | "
+        "subject page p50/p95/p99 | raw page p95 | check p50/p95/p99 | raw check p95 | evaluate all (s) | "
+        "raw aggregate (s) | ingest rows/s | raw load rows/s | load avg |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for engine_kind in ("postgresql", "sqlite"):
+        path = results_file(engine_kind)
+        if not path.exists():
+            continue
+        stored = json.loads(path.read_text())
+        for records, entry in sorted(stored.items(), key=lambda kv: int(kv[0])):
+            m, b = entry.get("measure"), entry.get("build", {})
+            if not m:
+                continue
+            h, r, ev, ing = m["http"], m["raw"], m["evaluation"], m.get("ingest", {})
+
+            def trio(x: dict[str, float]) -> str:
+                return f"{x['p50']:.1f} / {x['p95']:.1f} / {x['p99']:.1f}"
+
+            lines.append(
+                f"| {engine_kind} | {int(records):,} | {b.get('subjects', 0):,} | {b.get('wall_seconds', 0):,.0f} | "
+                f"{m['size']['bytes'] / 2**30:.1f} GiB | {m['size']['bytes_per_record']:,.0f} | {trio(h['search'])} | "
+                f"{r['search']['p95']:.1f} | {trio(h['subject_page'])} | {r['subject_page']['p95']:.1f} | "
+                f"{trio(h['check'])} | {r['check']['p95']:.2f} | {ev['seconds']:,.1f} | {ev['raw_seconds']:,.1f} | "
+                f"{ing.get('rows_per_s', 0):,.0f} | {ing.get('raw_rows_per_s', 0):,.0f} | "
+                f"{m['load_average'][0]:.1f}–{m.get('load_average_after', m['load_average'])[0]:.1f} |"
+            )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--engine", choices=["sqlite", "postgresql"], default="postgresql")
@@ -479,8 +512,12 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep each database after measuring it")
     parser.add_argument("--workdir", type=Path, default=ROOT / "var" / "bench" / "growth")
     parser.add_argument("--plot-only", action="store_true")
+    parser.add_argument("--report", action="store_true", help="print the Markdown table of the stored results")
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    if args.report:
+        print(report())
+        return
     if not args.plot_only:
         args.workdir.mkdir(parents=True, exist_ok=True)
         for records in (int(s) for s in args.sizes.split(",")):
