@@ -1,25 +1,21 @@
 """HTML and PDF of a report, both from ``templates/reports/report.html`` and one ``ReportContent``.
 
-The PDF is made by WeasyPrint (HTML → PDF through Pango): A4, the report number in every page's header, page
-numbers, Chinese in Noto Sans CJK (Debian fonts-noto-cjk, found through fontconfig), embedded as a subset with its
-ToUnicode map so the text can be extracted and searched.
+The PDF is made by the platform's one PDF engine (``xinyong.web.pdf``, WeasyPrint): A4, the report number in every
+page's header, page numbers, Chinese in Noto Sans CJK embedded as a subset so the text can be extracted and searched.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 import segno
 
 from xinyong.core import clock
 from xinyong.reports.content import ReportContent
+from xinyong.web.pdf import html_to_pdf
 from xinyong.web.templating import environment
 
 TEMPLATE = "reports/report.html"
-# WeasyPrint logs every CSS property it ignores (flex details, screen rules) at WARNING; not useful to operators.
-logging.getLogger("weasyprint").setLevel(logging.ERROR)
-logging.getLogger("fontTools").setLevel(logging.ERROR)
 
 
 def china_time(value: dt.datetime | None) -> str:
@@ -41,6 +37,4 @@ def html(content: ReportContent) -> str:
 
 
 def pdf(content: ReportContent) -> bytes:
-    from weasyprint import HTML  # imported late: loading Pango takes a moment and most commands never need it
-
-    return bytes(HTML(string=html(content)).write_pdf())
+    return html_to_pdf(html(content))

@@ -55,7 +55,9 @@ def in_region(session: Session, actor: Actor, subject_id: int) -> bool:
     return region == actor.region
 
 
-def office_region_filter(actor: Actor, subject_column: sa.orm.InstrumentedAttribute[int]) -> sa.ColumnElement[bool] | None:
+def office_region_filter(
+    actor: Actor, subject_column: sa.orm.InstrumentedAttribute[int]
+) -> sa.ColumnElement[bool] | None:
     """The WHERE clause restricting a district office's listings to its district (None for city staff)."""
     if not is_office(actor) or not actor.region:
         return None
