@@ -32,9 +32,11 @@ through ``lists.sync_from_records`` as the pipeline does, so checks find them.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import multiprocessing as mp
 import re
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -832,6 +834,21 @@ def _sqlite_block(bounds: tuple[int, int]) -> list[list[Any]]:
     ]
 
 
+def _bounded(workers: Any, blocks: list[tuple[int, int]], ahead: int) -> Iterator[list[list[Any]]]:
+    """The blocks' rows in order, at most ``ahead`` blocks in flight: producers never run far ahead of the writer
+    (``Pool.imap`` would queue every finished block in memory)."""
+    pending: deque[Any] = deque()
+    upcoming = iter(blocks)
+    for bounds in itertools.islice(upcoming, ahead):
+        pending.append(workers.apply_async(_sqlite_block, (bounds,)))
+    while pending:
+        tables = pending.popleft().get()
+        following = next(upcoming, None)
+        if following is not None:
+            pending.append(workers.apply_async(_sqlite_block, (following,)))
+        yield tables
+
+
 def _load_sqlite(
     engine: Engine, data: DemoData, pool: Pool, now: dt.datetime, block: int, jobs: int, step: Advance
 ) -> int:
@@ -851,7 +868,7 @@ def _load_sqlite(
     blocks = [(first, min(data.subject_count, first + block)) for first in range(0, data.subject_count, block)]
     per_commit = max(1, 50_000 // block)  # blocks per transaction
     workers = mp.get_context("fork").Pool(jobs) if jobs > 1 else None
-    produced = workers.imap(_sqlite_block, blocks) if workers else map(_sqlite_block, blocks)
+    produced = _bounded(workers, blocks, ahead=2 * jobs) if workers else map(_sqlite_block, blocks)
     written = 0
     raw = engine.raw_connection()
     try:
