@@ -9,12 +9,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from xinyong import __version__, hooks
 from xinyong.accounts import access
-from xinyong.core.database import get_engine
+from xinyong.core.database import get_engine, unavailable_reason
 from xinyong.core.errors import XinyongError
 from xinyong.core.logging import configure_logging, get_logger
 from xinyong.core.settings import get_settings
@@ -123,13 +123,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         ]
         return _error_response(request, 422, "invalid_input", "请求参数有误：" + "；".join(problems), problems=problems)
 
-    @app.exception_handler(OperationalError)
-    async def _database_unavailable(request: Request, exc: OperationalError) -> Response:
-        log.error("database unavailable", error=str(exc.orig))
-        return _error_response(request, 503, "unavailable", "数据库暂时不可用，请稍后重试", {"Retry-After": "5"})
-
     @app.exception_handler(DBAPIError)
     async def _database_error(request: Request, exc: DBAPIError) -> Response:
+        # The database went away (restart, terminated connection) or SQLite stayed locked: 503, the client may retry.
+        # The pool has already dropped the dead connection, and pool_pre_ping tests the others before they are reused,
+        # so the next request gets a working connection.
+        reason = unavailable_reason(exc)
+        if reason is not None:
+            log.error("database unavailable", error=str(exc.orig).splitlines()[0] if str(exc.orig) else repr(exc))
+            return _error_response(request, 503, "unavailable", reason, {"Retry-After": "5"})
         log.exception("database error", error=str(exc.orig))
         return _error_response(request, 500, "internal", "服务器内部错误，已记录，请稍后重试")
 

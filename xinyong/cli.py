@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from sqlalchemy.exc import DBAPIError
 
 from xinyong import hooks
 from xinyong.accounts import service as accounts
@@ -14,7 +16,7 @@ from xinyong.audit import service as audit
 from xinyong.audit.service import Actor
 from xinyong.catalog import service as catalog
 from xinyong.core.bootstrap import upgrade_database
-from xinyong.core.database import get_engine, session_scope
+from xinyong.core.database import describe_url, get_engine, session_scope, unavailable_reason
 from xinyong.core.errors import InvalidInput, NotFound, XinyongError
 from xinyong.core.logging import configure_logging
 from xinyong.core.settings import get_settings
@@ -33,7 +35,7 @@ err = Console(stderr=True)
 # Domains with commands of their own; each module has ``register(app: typer.Typer)``.
 DOMAIN_COMMANDS = (
     "ingest", "demo", "portal", "lists", "monitoring", "evaluation",
-    "reports", "exchange", "rights", "audit", "security",
+    "reports", "exchange", "rights", "audit", "security", "backup",
 )  # fmt: skip
 
 
@@ -169,3 +171,16 @@ def main() -> None:
     except XinyongError as exc:
         err.print(f"[red]错误：[/red]{exc.message}")
         raise SystemExit(2) from None
+    except DBAPIError as exc:
+        # The database is down, unreachable or locked: one Chinese line naming it, and the driver's own first line for
+        # the administrator — not a traceback. Exit 3 (a cron job can tell "try again later" from a usage error).
+        reason = unavailable_reason(exc)
+        if reason is None:
+            raise
+        cause = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
+        message = (
+            f"{reason}（数据库 {describe_url(get_settings().database_url)}）。"
+            f"请确认数据库服务已启动、XINYONG_DATABASE_URL 正确后重试。原因：{cause}"
+        )
+        err.print(f"[red]错误：[/red]{escape(message)}", highlight=False, soft_wrap=True)
+        raise SystemExit(3) from None

@@ -44,6 +44,7 @@ class CommitmentSource:
         if self.status is CommitmentStatus.BROKEN:
             in_force = sa.exists().where(
                 Record.id == Commitment.broken_record_id,
+                Record.subject_id == Commitment.subject_id,  # the record's partition (and shard) only
                 Record.status == RecordStatus.ACTIVE.value,
                 Record.repaired_at.is_(None),
             )

@@ -503,7 +503,11 @@ def merge_subjects(*, session: Session, actor: Actor, survivor_id: int, merged_i
             sa.select(SubjectName.id).where(SubjectName.subject_id == merged.id, SubjectName.is_current.is_(True))
         )
     )
-    session.execute(sa.update(Record).where(Record.id.in_(records)).values(subject_id=survivor.id))
+    # Keyed by the subject too, so PostgreSQL reads only the merged subject's partition (the rows move to the
+    # survivor's).
+    session.execute(
+        sa.update(Record).where(Record.subject_id == merged.id, Record.id.in_(records)).values(subject_id=survivor.id)
+    )
     session.execute(sa.update(SubjectCode).where(SubjectCode.id.in_(codes)).values(subject_id=survivor.id))
     session.execute(
         sa.update(SubjectName).where(SubjectName.id.in_(names)).values(subject_id=survivor.id, is_current=False)

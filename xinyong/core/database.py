@@ -67,8 +67,9 @@ def create_db_engine(url: str | None = None, **kwargs: Any) -> Engine:
         database = sa.engine.make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": 30}, **kwargs)
-        _configure_sqlite(engine)
+        busy = get_settings().sqlite_busy_timeout
+        engine = sa.create_engine(url, connect_args={"timeout": busy}, **kwargs)
+        _configure_sqlite(engine, busy_ms=int(busy * 1000))
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
@@ -76,7 +77,7 @@ def create_db_engine(url: str | None = None, **kwargs: Any) -> Engine:
     return sa.create_engine(url, **kwargs)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, *, busy_ms: int) -> None:
     # pysqlite's own transaction handling breaks SAVEPOINT and BEGIN IMMEDIATE; take control of BEGIN ourselves
     # (the recipe from SQLAlchemy's SQLite dialect documentation).
     @event.listens_for(engine, "connect")
@@ -86,7 +87,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms:d}")
         cursor.execute("PRAGMA cache_size=-65536")
         cursor.close()
 
@@ -96,6 +97,35 @@ def _configure_sqlite(engine: Engine) -> None:
         # "database is locked" when a reader tries to upgrade.
         mode = "IMMEDIATE" if conn.get_execution_options().get("sqlite_write") else "DEFERRED"
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+BUSY_MESSAGE = "系统繁忙，请稍后再试"
+UNAVAILABLE_MESSAGE = "数据库暂时不可用，请稍后重试"
+
+
+def unavailable_reason(exc: BaseException) -> str | None:
+    """The Chinese message when ``exc`` means the database is not there right now (HTTP 503), else None.
+
+    That is: the server cannot be reached or dropped the connection (restart, ``pg_terminate_backend``, network), or
+    SQLite stayed locked by another writer beyond the busy timeout. A retry later may succeed; nothing is wrong with
+    the request itself. Other database errors (a constraint, a bad statement) are bugs and stay 500.
+    """
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return None
+    text = str(exc.orig).lower()
+    if "database is locked" in text or "database table is locked" in text or "database is busy" in text:
+        return BUSY_MESSAGE
+    if exc.connection_invalidated or isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
+        return UNAVAILABLE_MESSAGE
+    return None
+
+
+def describe_url(url: str) -> str:
+    """The database a URL names, without its password, for messages."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.database or ":memory:"
+    return f"{parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database or ''}"
 
 
 _engines: dict[str, Engine] = {}

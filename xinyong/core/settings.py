@@ -25,6 +25,12 @@ class Settings(BaseSettings):
         default="sqlite:///var/xinyong.db",
         description="SQLAlchemy URL; a SQLite file by default, postgresql+psycopg://… in production.",
     )
+    sqlite_busy_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a SQLite writer waits for the lock held by another writer before the request is "
+        "answered 503 系统繁忙.",
+    )
     today: dt.date | None = Field(default=None, description="Fix 'today' (YYYY-MM-DD) for tests and demos.")
     secret_key: str = Field(default=DEV_SECRET_KEY, description="Signs sessions and tokens.")
     pii_key: str = Field(

@@ -194,7 +194,10 @@ class ListEntrySource(RecordSource):
         condition = super().record_condition(ind, rows, ctx)
         assert condition is not None
         # A record that became an entry counts through the entry (whatever its state): never twice.
-        return sa.and_(condition, ~sa.exists().where(LIST_ENTRY.c.record_id == rows.c.id))
+        return sa.and_(
+            condition,
+            ~sa.exists().where(LIST_ENTRY.c.record_id == rows.c.id, LIST_ENTRY.c.subject_id == rows.c.subject_id),
+        )
 
     def items(self, ind: Indicator, ctx: Context) -> sa.Select[Any] | None:
         query = (
@@ -208,7 +211,7 @@ class ListEntrySource(RecordSource):
             )
             .select_from(ListEntry)
             .join(ListType, ListType.id == ListEntry.list_type_id)
-            .outerjoin(Record, Record.id == ListEntry.record_id)
+            .outerjoin(Record, sa.and_(Record.id == ListEntry.record_id, Record.subject_id == ListEntry.subject_id))
             .where(ListEntry.list_type_id.in_(ctx.list_type_ids(ind)), active_clause(ctx.today))
         )
         return query  # type: ignore[return-value]

@@ -7,9 +7,9 @@ identified by (resource, unit, SHA-256 of the file): running the same file again
 (the process was killed) skips the ``rows_done`` rows already committed and carries on, which makes the end state
 identical to one clean run whenever and however the first run died.
 
-Test hook: ``XINYONG_FAULT=<stage>:<chunk>`` makes the process exit at once (``os._exit(137)``, as SIGKILL would) at
-``stage`` of chunk number ``chunk`` (counted from 1 over the whole file); stages are ``FAULT_STAGES``. It exists for
-the crash tests and does nothing unless that variable is set.
+Test hook: ``XINYONG_FAULT=<stage>:<n>`` makes the process exit at once (``os._exit(137)``, as SIGKILL would) at
+``stage`` of chunk number ``n`` (counted from 1 over the whole file), for the stages in ``FAULT_STAGES``, and while
+writing the rejects file (see ``xinyong/ingest/faults.py``). It does nothing unless that variable is set.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import itertools
-import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from xinyong.core.errors import Forbidden, InvalidInput, NotFound
 from xinyong.core.logging import get_logger
 from xinyong.core.settings import get_settings
 from xinyong.ingest import rejects
+from xinyong.ingest.faults import CHUNK_STAGES, Fault
 from xinyong.ingest.models import Batch, BatchState, QuarantinedRow
 from xinyong.ingest.prepare import prepare_row
 from xinyong.ingest.rows import open_rows
@@ -53,7 +53,7 @@ from xinyong.subjects import service as subjects
 
 log = get_logger(__name__)
 
-FAULT_STAGES = ("after_parse", "after_link", "after_upsert", "before_commit", "after_commit")
+FAULT_STAGES = CHUNK_STAGES
 FORMATS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xls": "xls", ".json": "json", ".jsonl": "jsonl"}
 ERRORS_SHOWN = 100
 
@@ -69,19 +69,6 @@ class UnitInfo:
     uscc: str
     name: str
     region: str
-
-
-class _Fault:
-    """The crash-test hook (see the module docstring)."""
-
-    def __init__(self) -> None:
-        stage, _, chunk = os.environ.get("XINYONG_FAULT", "").partition(":")
-        self.stage = stage if stage in FAULT_STAGES else None
-        self.chunk = int(chunk) if chunk.isdigit() else 0
-
-    def __call__(self, stage: str, chunk_no: int) -> None:
-        if self.stage == stage and self.chunk == chunk_no:
-            os._exit(137)
 
 
 def file_sha256(path: Path) -> str:
@@ -128,7 +115,7 @@ def ingest_file(
     fmt = file_format(path)
     size = chunk_size or get_settings().ingest_chunk_size
     sha256 = file_sha256(path)
-    fault = _Fault()
+    fault = Fault()
 
     with session_scope(engine, write=True) as session:
         resource_row = catalog.get_resource(session=session, code=resource)
@@ -189,7 +176,9 @@ def ingest_file(
             encoding=info.encoding,
             headers=info.headers,
             path=target or rejects.path_next_to(path),
+            fault=fault,
         )
+    fault("after_rejects")
     with session_scope(engine, write=True) as session:
         batch = session.get_one(Batch, batch_id)
         batch.state = BatchState.COMPLETED.value
@@ -361,6 +350,24 @@ def _unit_of(
     return found
 
 
+def _linked(subject_id: int | None, row: PreparedRow) -> int:
+    # link_subjects finds or creates a subject for every reference with an identity, and _names_no_subject has
+    # refused the others: None here is a bug, not bad data.
+    if subject_id is None:
+        raise AssertionError(f"第 {row.row_no} 行未关联到信用主体")
+    return subject_id
+
+
+def _names_no_subject(row: PreparedRow, spec: ResourceSpec) -> Problem | None:
+    """A row whose subject cannot be identified (no USCC, ID number or registration code) cannot be stored: every
+    record belongs to a subject (on PostgreSQL it is the partition key). The national fields make one of them
+    required for every kind of subject; only a catalog edited to relax that lets such a row through validation."""
+    ref = row.subject
+    if ref.uscc or ref.id_number or ref.legacy_codes:
+        return None
+    return Problem(spec.role("uscc") or "", "无法确定信用主体：统一社会信用代码、证件号码和其他登记代码均为空")
+
+
 def _store_chunk(
     *,
     engine: Engine,
@@ -372,7 +379,7 @@ def _store_chunk(
     origin: str,
     chunk: Sequence[RawRow],
     chunk_no: int,
-    fault: _Fault,
+    fault: Fault,
 ) -> int:
     today, now = clock.today(), clock.now()
     valid: list[tuple[PreparedRow, UnitInfo]] = []
@@ -385,6 +392,8 @@ def _store_chunk(
         owner = _unit_of(prepared, spec, unit, granted)
         if isinstance(owner, Problem):
             refused.append((raw, [owner]))
+        elif anonymous := _names_no_subject(prepared, spec):
+            refused.append((raw, [anonymous]))
         else:
             valid.append((prepared, owner))
     fault("after_parse", chunk_no)
@@ -408,7 +417,7 @@ def _store_chunk(
             batch_id=batch_id,
             origin=origin,
             items=[
-                records.Incoming(row, subject_id)
+                records.Incoming(row, _linked(subject_id, row))
                 for (row, _), subject_id in zip(valid, linked.subject_ids, strict=True)
             ],
             now=now,

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from xinyong.core.crypto import decrypt
+from xinyong.ingest.faults import Fault
 from xinyong.ingest.models import QuarantinedRow
 from xinyong.ingest.types import Problem
 
@@ -39,7 +40,7 @@ def path_next_to(source: Path) -> Path:
     return source.with_name(f"{source.stem}.rejects.{output_extension(fmt)}")
 
 
-def _rows(session: Session, batch_id: str) -> Iterator[tuple[dict[str, str], str]]:
+def _rows(session: Session, batch_id: str, fault: Fault | None = None) -> Iterator[tuple[dict[str, str], str]]:
     """(original values, rendered reasons) of every quarantined row, in file order."""
     query = (
         sa.select(_quarantine.c.row_no, _quarantine.c.raw_cipher, _quarantine.c.reasons)
@@ -47,7 +48,9 @@ def _rows(session: Session, batch_id: str) -> Iterator[tuple[dict[str, str], str
         .order_by(_quarantine.c.row_no)
         .execution_options(yield_per=2000)
     )
-    for row_no, cipher, reasons in session.execute(query):
+    for written, (row_no, cipher, reasons) in enumerate(session.execute(query)):
+        if fault is not None:
+            fault("rejects_row", written)
         values = orjson.loads(decrypt(cipher))
         text = "；".join(Problem(r["field"], r["message"]).render(row_no) for r in reasons)
         yield values, text
@@ -61,6 +64,7 @@ def write_rejects(
     encoding: str | None,
     headers: Sequence[str],
     path: Path,
+    fault: Fault | None = None,
 ) -> Path | None:
     """Write the rejects file of ``batch_id`` to ``path``; None (and no file) when nothing was rejected.
 
@@ -79,7 +83,7 @@ def write_rejects(
         for values, _ in _rows(session, batch_id):
             seen.update(dict.fromkeys(values))
         columns = [c for c in seen if c != REASON_COLUMN]
-    rows = _rows(session, batch_id)
+    rows = _rows(session, batch_id, fault)
     if file_format == "csv":
         _write_csv(partial, rows, columns, encoding)
     elif file_format in ("xlsx", "xls"):
@@ -90,6 +94,10 @@ def write_rejects(
         _write_jsonl(partial, rows)
     else:
         raise ValueError(f"unknown format {file_format}")
+    # Written aside and renamed only once complete and on disk: a crash half-way leaves the previous file (or none),
+    # never a truncated one under the real name; the next run writes it again from the quarantine table.
+    with partial.open("rb") as fh:
+        os.fsync(fh.fileno())
     os.replace(partial, path)
     return path
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 import uuid
 from pathlib import Path
 from typing import Annotated, Any
@@ -32,6 +33,7 @@ from xinyong.core.deps import CurrentActor, SessionDep, require_role
 from xinyong.core.errors import Forbidden, InvalidInput, NotFound, TooLarge, Unauthenticated, XinyongError
 from xinyong.core.settings import get_settings
 from xinyong.ingest import service
+from xinyong.ingest.faults import Fault
 from xinyong.ingest.pipeline import ingest_file
 from xinyong.ingest.schemas import BatchPage, BatchRead, BatchResult, ErrorRead, RejectedRow, rejects_url
 
@@ -104,17 +106,29 @@ def _authorise_submission(engine: Engine, key: str | None, resource: str) -> tup
         return actor, unit.uscc
 
 
+# A partial upload older than this was left by a process that died while receiving it (no upload takes that long).
+STALE_PARTIAL_SECONDS = 6 * 3600
+
+
 class _Sink:
-    """Writes an upload to ``uploads/`` while hashing and counting it; refuses more than the limit."""
+    """Writes an upload to ``uploads/`` while hashing and counting it; refuses more than the limit.
+
+    The body goes to a hidden ``.part`` file and gets its real name (its SHA-256) only once complete and on disk, so a
+    crash while receiving leaves nothing a retry could mistake for the file; the retry saves it again under the same
+    name and so finds the batch it belongs to.
+    """
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.folder = get_settings().data_dir / "uploads"
         self.folder.mkdir(parents=True, exist_ok=True)
+        _remove_stale_partials(self.folder)
         self.partial = self.folder / f".{uuid.uuid4().hex}.part"
         self.fh = self.partial.open("wb")
         self.digest = hashlib.sha256()
         self.size = 0
+        self.blocks = 0
+        self.fault = Fault()
 
     def write(self, block: bytes) -> None:
         self.size += len(block)
@@ -123,16 +137,31 @@ class _Sink:
             raise _too_large(self.limit)
         self.digest.update(block)
         self.fh.write(block)
+        self.blocks += 1
+        self.fault("upload_block", self.blocks)
 
     def discard(self) -> None:
         self.fh.close()
         self.partial.unlink(missing_ok=True)
 
     def keep(self, fmt: str) -> Path:
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
         self.fh.close()
         target = self.folder / f"{self.digest.hexdigest()}.{fmt}"
         os.replace(self.partial, target)
+        self.fault("upload_saved")
         return target
+
+
+def _remove_stale_partials(folder: Path) -> None:
+    cutoff = time.time() - STALE_PARTIAL_SECONDS
+    for partial in folder.glob(".*.part"):
+        try:
+            if partial.stat().st_mtime < cutoff:
+                partial.unlink()
+        except FileNotFoundError:  # another process cleaned it up first
+            continue
 
 
 def _too_large(limit: int) -> TooLarge:

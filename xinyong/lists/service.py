@@ -399,10 +399,15 @@ def active_clause(today: dt.date | sa.BindParameter[dt.date]) -> sa.ColumnElemen
     )
 
 
+# An entry's record. The subject is part of the join (an entry and its record always share the subject: collection
+# and merges move both), so PostgreSQL probes only the subject's partition of ``record`` and on Citus the join stays
+# on one shard (docs/scaling.md).
+_RECORD_OF_ENTRY = sa.and_(Record.id == ListEntry.record_id, Record.subject_id == ListEntry.subject_id)
+
 # Built once with bound parameters: every credit check runs it, and building the statement cost more than running it.
 _ACTIVE_ENTRIES = (
     sa.select(ListEntry)
-    .outerjoin(Record, Record.id == ListEntry.record_id)
+    .outerjoin(Record, _RECORD_OF_ENTRY)
     .where(ListEntry.subject_id == sa.bindparam("subject_id"), active_clause(sa.bindparam("today", type_=sa.Date())))
     .order_by(ListEntry.id)
 )
@@ -439,7 +444,7 @@ def associated_entries(
     query = (
         sa.select(ListEntry)
         .join(ListType, ListType.id == ListEntry.list_type_id)
-        .outerjoin(Record, Record.id == ListEntry.record_id)
+        .outerjoin(Record, _RECORD_OF_ENTRY)
         .where(sa.or_(*conditions), active_clause(today))
         .order_by(ListEntry.id)
     )

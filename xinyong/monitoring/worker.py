@@ -16,15 +16,15 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from xinyong.core import clock
-from xinyong.core.database import session_scope
+from xinyong.core.database import session_scope, unavailable_reason
 from xinyong.core.errors import NotFound
 from xinyong.core.logging import get_logger
 from xinyong.core.settings import get_settings
-from xinyong.monitoring import exports, governance
+from xinyong.monitoring import exports, governance, maintenance
 from xinyong.monitoring.models import JobRun, JobState
 
 log = get_logger(__name__)
@@ -94,12 +94,22 @@ def _monthly_summary(session: Session, period: str) -> dict[str, Any]:
     return {"file": str(path)}
 
 
+def _vacuum_analyze(session: Session, _period: str) -> dict[str, Any]:
+    return maintenance.vacuum_analyze(session.get_bind().engine)
+
+
+def _partitions_ahead(session: Session, period: str) -> dict[str, Any]:
+    return maintenance.ensure_month_partitions(session.get_bind().engine, today=dt.date.fromisoformat(period))
+
+
 register_job("deadline_alerts", "异议、修复办理期限提醒", daily, _not_installed("异议与修复"))
 register_job("evaluation_incremental", "增量综合评价", daily, _not_installed("综合评价"))
 register_job("feeds", "共享交换变更订阅推送", daily, _not_installed("共享交换"))
 register_job("governance_scan", "疑似重复记录与主体扫描", daily, _governance_scan)
 register_job("volume_alerts", "上月报送量异常预警", previous_month, _volume_alerts)
 register_job("monthly_summary", "上月监测月报 PDF", previous_month, _monthly_summary)
+register_job("partitions_ahead", "按月分区：提前创建变更事件表未来三个月的分区", daily, _partitions_ahead)
+register_job("vacuum_analyze", "数据库维护：按死元组与修改量执行 VACUUM / ANALYZE", daily, _vacuum_analyze)
 
 
 @dataclass(frozen=True)
@@ -141,7 +151,11 @@ def run_job(engine: Engine, name: str, *, today: dt.date | None = None) -> Outco
         log.info("job done", job=name, period=period, result=result)
         return Outcome(name, period, JobState.DONE, result)
     except Exception as exc:  # a failing job must not stop the others; it is retried on the next round
-        log.exception("job failed", job=name, period=period)
+        reason = unavailable_reason(exc)
+        if reason is None:
+            log.exception("job failed", job=name, period=period)
+        else:  # not a bug: no traceback. If the database is still away, marking the run fails too and the round ends.
+            log.error(f"任务 {name} 中断：{reason}", job=name, period=period)
         with session_scope(engine, write=True) as session:
             failed = session.get(JobRun, run_id)
             if failed is not None:
@@ -157,11 +171,29 @@ def run_due(engine: Engine, *, only: str | None = None, today: dt.date | None = 
     return [run_job(engine, name, today=today) for name in names]
 
 
-def loop(engine: Engine, *, only: str | None = None, interval: int | None = None) -> None:  # pragma: no cover
-    pause = interval or get_settings().worker_interval
-    while True:
-        run_due(engine, only=only)
-        time.sleep(pause)
+def loop(engine: Engine, *, only: str | None = None, interval: int | None = None, rounds: int | None = None) -> int:
+    """Run the due jobs every ``interval`` seconds, for ever (or ``rounds`` times); returns the rounds lost to an
+    unavailable database.
+
+    A database that is down or restarting costs a round, not the worker: the round is logged in Chinese and retried
+    after the pause (the failed run, if it got as far as starting, is picked up again as stale or failed).
+    """
+    pause = get_settings().worker_interval if interval is None else interval
+    lost = 0
+    done = 0
+    while rounds is None or done < rounds:
+        try:
+            run_due(engine, only=only)
+        except DBAPIError as exc:
+            reason = unavailable_reason(exc)
+            if reason is None:
+                raise
+            lost += 1
+            log.error(f"{reason}：本轮定时任务未执行，{pause} 秒后重试", error=str(exc.orig).strip().splitlines()[:1])
+        done += 1
+        if rounds is None or done < rounds:
+            time.sleep(pause)
+    return lost
 
 
 def recent_runs(*, session: Session, limit: int = 30) -> list[JobRun]:

@@ -8,6 +8,7 @@ one executemany UPDATE write the new states. No ORM objects are built per row.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -92,7 +93,8 @@ class Incoming:
     """One valid row to store, with the subject it was linked to."""
 
     row: PreparedRow
-    subject_id: int | None
+    # Every record belongs to a subject: on PostgreSQL it is the partition key (collection refuses a row naming none).
+    subject_id: int
 
 
 @dataclass
@@ -152,6 +154,7 @@ def upsert_units_records(
     the credit office forwards for ~80 departments otherwise costs ~80 rounds per chunk.
     """
     outcome = UpsertOutcome(results=[""] * len(items))
+    _lock_natural_keys(session, resource_id, units)
     hashes = [content_hash(item.row) for item in items]
     # Waves: the n-th occurrence of each (unit, document number) goes into wave n, so within a wave every key is
     # unique and can be handled set-based.
@@ -201,6 +204,28 @@ def upsert_units_records(
     return outcome
 
 
+def natural_key_lock(resource_id: int, unit_id: int) -> int:
+    """The 64-bit advisory lock key of one (resource, unit): a hash, so it cannot meet the feed's fixed key in
+    practice (and a collision would only make two writers take turns)."""
+    digest = hashlib.blake2b(f"xinyong record key {resource_id} {unit_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _lock_natural_keys(session: Session, resource_id: int, units: Sequence[int]) -> None:
+    """On PostgreSQL, hold (until commit) one advisory lock per (resource, unit) this chunk writes.
+
+    ``record`` is partitioned by subject, so its unique indexes include ``subject_id`` and no index can refuse a
+    second record with the same (resource, unit, document number) under another subject. Two writers of the same
+    unit's resource therefore take turns: each sees what the other committed when it looks numbers up, and a resend
+    that changes the subject moves the one stored record instead of adding a second. Locks are taken in ascending
+    order, so two chunks of mixed files cannot deadlock on them. SQLite has one writer and keeps its unique key.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted({natural_key_lock(resource_id, unit_id) for unit_id in units}):
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 def _apply_wave(
     *,
     session: Session,
@@ -216,15 +241,19 @@ def _apply_wave(
     outcome: UpsertOutcome,
 ) -> None:
     assert outcome.results is not None
-    stored: dict[tuple[int, str], tuple[int, str, int]] = {}
+    # (unit, number) → (record id, its subject, content hash, version). Not keyed by subject: a resend may name
+    # another subject than the stored record (then the record moves, on PostgreSQL to another partition).
+    stored: dict[tuple[int, str], tuple[int, int, str, int]] = {}
     for unit_id, doc_nos in _numbers_by_unit((units[p], items[p].row.doc_no) for p in positions):
-        query = sa.select(_record.c.doc_no, _record.c.id, _record.c.content_hash, _record.c.version).where(
+        query = sa.select(
+            _record.c.doc_no, _record.c.id, _record.c.subject_id, _record.c.content_hash, _record.c.version
+        ).where(
             _record.c.resource_id == resource_id,
             _record.c.source_unit_id == unit_id,
             _record.c.doc_no.in_(doc_nos),
         )
-        for doc_no, record_id, stored_hash, version in session.execute(query):
-            stored[(unit_id, doc_no)] = (record_id, stored_hash, version)
+        for doc_no, record_id, subject_id, stored_hash, version in session.execute(query):
+            stored[(unit_id, doc_no)] = (record_id, subject_id, stored_hash, version)
 
     inserts: list[dict[str, Any]] = []
     inserted_at: list[int] = []
@@ -250,19 +279,25 @@ def _apply_wave(
             )
             inserted_at.append(position)
             outcome.results[position] = "inserted"
-        elif current[1] == digest:
+        elif current[2] == digest:
             outcome.results[position] = "duplicate"
         else:
             updates.append(
                 {f"new_{k}": v for k, v in _state(item, digest).items()}
-                | {"b_id": current[0], "new_version": current[2] + 1, "new_batch_id": batch_id, "new_updated_at": now}
+                | {
+                    "b_id": current[0],
+                    "b_subject_id": current[1],
+                    "new_version": current[3] + 1,
+                    "new_batch_id": batch_id,
+                    "new_updated_at": now,
+                }
             )
             outcome.results[position] = "versioned"
 
     if updates:
         # Keep the state being replaced, in one INSERT … SELECT.
-        ids = [u["b_id"] for u in updates]
-        for start in range(0, len(ids), _IN_CHUNK):
+        for start in range(0, len(updates), _IN_CHUNK):
+            part = updates[start : start + _IN_CHUNK]
             columns = [_record.c[name] for name in _VERSIONED]
             source = sa.select(
                 _record.c.id,
@@ -270,7 +305,11 @@ def _apply_wave(
                 sa.literal(now, type_=_version.c.replaced_at.type),
                 sa.literal(batch_id, type_=_version.c.replaced_by.type),
                 sa.literal("resend", type_=_version.c.reason.type),
-            ).where(_record.c.id.in_(ids[start : start + _IN_CHUNK]))
+            ).where(
+                _record.c.id.in_([u["b_id"] for u in part]),
+                # Keyed by the partition key too: only the partitions of these subjects are read.
+                _record.c.subject_id.in_(sorted({u["b_subject_id"] for u in part})),
+            )
             session.execute(
                 sa.insert(_version).from_select(
                     ["record_id", *_VERSIONED, "replaced_at", "replaced_by", "reason"], source
@@ -278,7 +317,8 @@ def _apply_wave(
             )
         statement = (
             sa.update(_record)
-            .where(_record.c.id == sa.bindparam("b_id"))
+            # The stored subject prunes the update to the record's partition; a changed subject moves the row.
+            .where(_record.c.id == sa.bindparam("b_id"), _record.c.subject_id == sa.bindparam("b_subject_id"))
             .values(
                 {name: sa.bindparam(f"new_{name}") for name in (*_STATE_COLUMNS, "version", "batch_id", "updated_at")}
             )

@@ -1,0 +1,228 @@
+"""Crashes in the parts of collection the chunk crash tests do not reach: writing the rejects file, and the HTTP door
+(while the upload is being saved, after it is saved and before it is processed, and mid-processing).
+
+Each run dies through the ``XINYONG_FAULT`` hook (``os._exit``, as SIGKILL would) in a real subprocess — ``xinyong
+ingest``, or ``xinyong serve`` for the HTTP cases — and the retry must leave exactly what one clean run leaves in
+another fresh database: the same records, quarantine and batch, a complete rejects file, nothing half-stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import Database
+from tests.ingest.fixtures import PENALTY, UNIT_USCC, valid_penalty_row, write_csv, write_jsonl
+from tests.ingest.test_pipeline import clean_db, other_db, register_units, rows_done, run_cli, state_of  # noqa: F401
+from xinyong.accounts import service as accounts
+from xinyong.accounts.models import Role
+from xinyong.app import create_app
+from xinyong.audit.service import Actor
+from xinyong.catalog import service as catalog
+from xinyong.core.database import session_scope
+from xinyong.core.settings import reset_settings
+from xinyong.ingest.pipeline import ingest_file
+
+REPO = Path(__file__).resolve().parents[2]
+REJECTED = 10
+
+
+def rows_with_rejects() -> list[dict[str, str]]:
+    """30 rows, every third one refused (a decision date in the future): 10 rejects spread over 8 chunks of 4."""
+    return [
+        valid_penalty_row(i, CF_JDRQ="2099-01-01") if i % 3 == 1 else valid_penalty_row(i) for i in range(3 * REJECTED)
+    ]
+
+
+def _reasons_by_row(path: Path) -> list[str]:
+    """The rejects file's reason column, one entry per row (CSV or JSON Lines)."""
+    text = path.read_bytes().decode("utf-8-sig")
+    if path.suffix == ".jsonl":
+        return [orjson.loads(line)["错误原因"] for line in text.splitlines() if line.strip()]
+    return [line.rsplit(",", 1)[-1] for line in text.splitlines()[1:]]
+
+
+@pytest.mark.parametrize(("fmt", "fault"), [("csv", "rejects_row:4"), ("jsonl", "after_rejects:1")])
+def test_crash_while_writing_rejects_then_rerun_gives_the_complete_file(
+    clean_db: Database,  # noqa: F811
+    other_db: Database,  # noqa: F811
+    tmp_path: Path,
+    fmt: str,
+    fault: str,
+) -> None:
+    rows = rows_with_rejects()
+    source = tmp_path / "in" / f"处罚.{fmt}"
+    source.parent.mkdir()
+    path = write_csv(source, rows) if fmt == "csv" else write_jsonl(source, rows)
+    rejects_file = source.with_name(f"处罚.rejects.{fmt}")
+
+    register_units(other_db.engine)
+    reference_dir = tmp_path / "reference"
+    reference = ingest_file(
+        engine=other_db.engine,
+        path=path,
+        resource=PENALTY,
+        unit_uscc=None,
+        actor=Actor.cli(),
+        rejects_dir=reference_dir,
+    )
+    assert reference.rejected == REJECTED
+    expected_file = Path(str(reference.rejects_file)).read_bytes()
+
+    died = run_cli(clean_db, path, XINYONG_FAULT=fault)
+    assert died.returncode == 137, died.stderr
+    # Every chunk is committed; only the rejects file and the batch's completion are missing.
+    assert rows_done(clean_db.engine) == ("running", len(rows))
+    if fault.startswith("rejects_row"):
+        assert not rejects_file.exists(), "a half-written rejects file must never carry the real name"
+    else:
+        assert rejects_file.read_bytes() == expected_file
+
+    rerun = run_cli(clean_db, path)
+    assert rerun.returncode == 0, rerun.stderr
+    summary = orjson.loads(rerun.stdout)
+    assert summary["resumed"] is True and summary["rejected"] == REJECTED
+    assert summary["rejects_file"] == str(rejects_file)
+    assert rejects_file.read_bytes() == expected_file
+    reasons = _reasons_by_row(rejects_file)
+    assert len(reasons) == len(set(reasons)) == REJECTED  # every rejected row once, none twice
+    assert not list(rejects_file.parent.glob("*.part"))
+    assert state_of(clean_db.engine) == state_of(other_db.engine)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The HTTP door
+
+
+def _unit_key(db: Database) -> str:
+    with session_scope(db.engine, write=True) as session:
+        unit = catalog.get_unit(session=session, uscc=UNIT_USCC)
+        return accounts.create_api_key(session=session, actor=Actor.cli(), role=Role.SOURCE_UNIT, unit=unit).key
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def _server(db: Database, fault: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``xinyong serve`` in its own process, set to die at ``fault``."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "XINYONG_DATABASE_URL": db.url,
+        "PYTHONPATH": str(REPO),
+        "XINYONG_INGEST_CHUNK_SIZE": "4",
+        "XINYONG_FAULT": fault,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "xinyong", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+            assert time.monotonic() < deadline, "server did not start"
+            try:
+                httpx.get(f"{base}/api/v1/batches", timeout=5)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield base, process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+        process.wait(timeout=30)
+        if process.stderr:
+            process.stderr.close()
+
+
+def _upload(client: httpx.Client | TestClient, key: str, body: bytes) -> httpx.Response:
+    return client.post(
+        f"/api/v1/batches/{PENALTY}",
+        files={"file": ("三月处罚.csv", body, "text/csv")},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("fault", "resumes"),
+    [("upload_block:1", False), ("upload_saved:1", False), ("after_commit:2", True), ("rejects_row:2", True)],
+)
+def test_api_upload_crash_then_resend_equals_one_clean_upload(
+    clean_db: Database,  # noqa: F811
+    other_db: Database,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fault: str,
+    resumes: bool,
+) -> None:
+    monkeypatch.setenv("XINYONG_INGEST_CHUNK_SIZE", "4")
+    reset_settings()
+    rows = rows_with_rejects()
+    body = write_csv(tmp_path / "三月处罚.csv", rows).read_bytes()
+    uploads = Path(os.environ["XINYONG_DATA_DIR"]) / "uploads"
+    saved_name = f"{hashlib.sha256(body).hexdigest()}.csv"
+
+    register_units(other_db.engine)
+    with TestClient(create_app(other_db.engine)) as reference_client:
+        other_key = _unit_key(other_db)
+        reference = _upload(reference_client, other_key, body)
+        assert reference.status_code == 201, reference.text
+        expected_rejects = reference_client.get(
+            reference.json()["rejects_file"], headers={"Authorization": f"Bearer {other_key}"}
+        ).content
+    expected = state_of(other_db.engine)
+    # The reference run shares the data folder; start the crash run from an empty one.
+    for leftover in (*uploads.iterdir(), *(uploads.parent / "rejects").iterdir()):
+        leftover.unlink()
+
+    key = _unit_key(clean_db)
+    with _server(clean_db, fault) as (base, process), httpx.Client(base_url=base, timeout=60) as client:
+        with pytest.raises(httpx.TransportError):  # the server died under the request
+            _upload(client, key, body)
+        assert process.wait(timeout=30) == 137
+
+    saved = sorted(p.name for p in uploads.iterdir() if not p.name.startswith("."))
+    if fault.startswith("upload_block"):
+        # Died while receiving: nothing under a real name, no batch; only the hidden partial file.
+        assert saved == [] and rows_done(clean_db.engine) is None
+        (partial,) = uploads.glob(".*.part")
+        old = time.time() - 7 * 3600
+        os.utime(partial, (old, old))  # as if left there hours ago: the next upload clears it away
+    elif fault.startswith("upload_saved"):
+        assert saved == [saved_name] and (uploads / saved_name).read_bytes() == body
+        assert rows_done(clean_db.engine) is None
+    else:
+        assert saved == [saved_name]
+        assert rows_done(clean_db.engine) == ("running", 8 if fault == "after_commit:2" else len(rows))
+
+    with TestClient(create_app(clean_db.engine)) as client:
+        again = _upload(client, key, body)
+        assert again.status_code == 201, again.text
+        assert again.json()["resumed"] is resumes
+        assert {k: again.json()[k] for k in ("received", "accepted", "duplicates", "rejected", "linked")} == {
+            k: reference.json()[k] for k in ("received", "accepted", "duplicates", "rejected", "linked")
+        }
+        rejects = client.get(again.json()["rejects_file"], headers={"Authorization": f"Bearer {key}"})
+        assert rejects.content == expected_rejects
+    assert sorted(p.name for p in uploads.iterdir()) == [saved_name]
+    assert state_of(clean_db.engine) == expected

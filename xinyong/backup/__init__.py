@@ -1,0 +1,1 @@
+"""Backup, verification and restore of the whole database (``xinyong backup`` / ``xinyong restore``)."""
