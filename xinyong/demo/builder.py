@@ -29,7 +29,7 @@ from xinyong.catalog.models import Resource
 from xinyong.core import clock
 from xinyong.core.bootstrap import upgrade_database
 from xinyong.core.database import session_scope
-from xinyong.demo.generator import ALL_RESOURCES, DemoData
+from xinyong.demo.generator import ALL_RESOURCES, DemoData, Unit
 from xinyong.demo.writers import DataFile, write_dataset
 from xinyong.ingest.pipeline import ingest_file
 from xinyong.records.models import Record
@@ -127,16 +127,7 @@ def build_demo(
 
     data = DemoData(subjects=subjects, seed=seed, records_per_subject=records_per_subject, region=region, messy=messy)
     tell(f"登记信息提供单位 {len(data.units)} 个")
-    with session_scope(engine, write=True) as session:
-        for unit in data.units:
-            catalog.register_unit(
-                session=session,
-                uscc=unit.uscc,
-                name=unit.name,
-                region=unit.region,
-                resources=list(unit.resources),
-                short_name=unit.short_name,
-            )
+    register_units(engine, data.units)
     result.units = len(data.units)
 
     with tempfile.TemporaryDirectory(prefix="xinyong-demo-", dir=workdir) as tmp:
@@ -172,6 +163,33 @@ def build_demo(
             detail={**result.as_detail(), "today": clock.today().isoformat()},
         )
     return result
+
+
+def register_units(engine: Engine, units: list[Unit]) -> None:
+    """The generated departments as source units, each with the resources it may push."""
+    with session_scope(engine, write=True) as session:
+        for unit in units:
+            catalog.register_unit(
+                session=session,
+                uscc=unit.uscc,
+                name=unit.name,
+                region=unit.region,
+                resources=list(unit.resources),
+                short_name=unit.short_name,
+            )
+
+
+def receipt_delay(record_id: int) -> int:
+    """Days between a record's decision and its receipt: 0–11, deterministic by id (most within 7 working days)."""
+    return (record_id * 7919) % 12 if record_id % 5 else record_id % 4
+
+
+def receipt_time(record_id: int, decided: dt.date, now: dt.datetime, days: int | None = None) -> dt.datetime:
+    """When a platform would have received a record decided on ``decided``: ``receipt_delay`` days later, at 10:00
+    China time, never after ``now``."""
+    days = receipt_delay(record_id) if days is None else days
+    received = dt.datetime.combine(decided, dt.time(10, 0), tzinfo=clock.CHINA) + dt.timedelta(days=days)
+    return min(received.astimezone(dt.UTC), now)
 
 
 def _collect(engine: Engine, files: list[DataFile], result: DemoBuild, total: int, step: Advance) -> None:
@@ -218,9 +236,7 @@ def _simulate_receipt_dates(engine: Engine) -> None:
         now = clock.now()
         updates = []
         for record_id, decided in rows:
-            days = (record_id * 7919) % 12 if record_id % 5 else record_id % 4
-            received = dt.datetime.combine(decided, dt.time(10, 0), tzinfo=clock.CHINA) + dt.timedelta(days=days)
-            updates.append({"rid": record_id, "received_at": min(received.astimezone(dt.UTC), now)})
+            updates.append({"rid": record_id, "received_at": receipt_time(record_id, decided, now)})
         if updates:
             session.execute(
                 sa.update(record)

@@ -212,7 +212,60 @@ def _wipe(engine: sa.Engine, url: str) -> sa.Engine:
     return create_db_engine(url)
 
 
+def bulk(
+    subjects: Annotated[int, typer.Option("--subjects", min=1, help="信用主体数量")] = 100_000,
+    records: Annotated[int, typer.Option("--records", min=1, help="记录数（约数，按演示数据的分布）")] = 1_000_000,
+    seed: Annotated[int, typer.Option("--seed", help="随机种子（同一种子生成同样的数据）")] = 20250101,
+    jobs: Annotated[
+        int, typer.Option("--jobs", min=1, help="并行进程数（PostgreSQL 并行 COPY；SQLite 并行生成、单进程写入）")
+    ] = 1,
+    pool: Annotated[int, typer.Option("--pool", min=1, help="记录模板取自多少个演示主体")] = 5000,
+    database_url: Annotated[
+        str | None, typer.Option("--database-url", help="目标数据库（默认 XINYONG_DATABASE_URL）；须为空库")
+    ] = None,
+    region: Annotated[str | None, typer.Option("--region", help="平台所在行政区划（默认 XINYONG_REGION）")] = None,
+) -> None:
+    """大规模模拟数据：按演示数据的分布直接批量写入主体与记录表（COPY / executemany），用于性能测试。"""
+    from xinyong.demo.bulk import bulk_load
+
+    if records < subjects:
+        raise typer.BadParameter("记录数不能少于主体数", param_hint="--records")
+    url = database_url or get_settings().database_url
+    engine = create_db_engine(url)
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    labels = {"load": "写入主体与记录", "index": "重建索引"}
+    started = time.perf_counter()
+    with _progress() as bar:
+        tasks: dict[str, object] = {}
+
+        def advance(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(labels.get(stage, stage), total=total)
+            bar.update(tasks[stage], completed=done, total=total)  # type: ignore[arg-type]
+
+        result = bulk_load(
+            engine=engine,
+            subjects=subjects,
+            records=records,
+            seed=seed,
+            region=region or get_settings().region,
+            jobs=jobs,
+            pool=pool,
+            say=lambda message: bar.console.print(message),
+            advance=advance,
+        )
+    engine.dispose()
+    elapsed = time.perf_counter() - started
+    phases = "，".join(f"{name} {seconds:.0f} 秒" for name, seconds in result.seconds.items())
+    console.print(
+        f"已写入 {result.subjects:,} 个主体、{result.records:,} 条记录、{result.list_entries:,} 条名单，"
+        f"用时 {elapsed:.0f} 秒（{phases}）；记录模板来自 {result.pool_subjects:,} 个演示主体的 "
+        f"{result.pool_records:,} 条记录"
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add this domain's commands to ``app``."""
     app.command("generate")(generate)
     app.command("demo")(demo)
+    app.command("bulk")(bulk)

@@ -194,8 +194,9 @@ _SHOP = v.Industry("个体", v.SHOP_KINDS, v.SHOP_PENALTIES, v.SHOP_LICENCES, 0)
 _PERSON = v.Industry("自然人", (), v.PERSON_PENALTIES, (), 0)
 
 
-def _weighted(rng: random.Random, items: tuple[tuple[str, float], ...]) -> str:
-    total = sum(w for _, w in items)
+def _weighted(rng: random.Random, items: tuple[tuple[str, float], ...], total: float | None = None) -> str:
+    if total is None:
+        total = sum(w for _, w in items)
     point = rng.random() * total
     for item, weight in items:
         point -= weight
@@ -205,11 +206,12 @@ def _weighted(rng: random.Random, items: tuple[tuple[str, float], ...]) -> str:
 
 
 _SURNAME_WEIGHTS = tuple((s, float(w)) for s, w in v.SURNAMES)
+_SURNAME_TOTAL = sum(w for _, w in _SURNAME_WEIGHTS)  # summed once: person_name runs for every subject
 _INDUSTRY_TOTAL = sum(i.weight for i in v.INDUSTRIES)
 
 
 def person_name(rng: random.Random) -> str:
-    surname = _weighted(rng, _SURNAME_WEIGHTS)
+    surname = _weighted(rng, _SURNAME_WEIGHTS, _SURNAME_TOTAL)
     pool = v.GIVEN_CHARS_MALE if rng.random() < 0.55 else v.GIVEN_CHARS_FEMALE
     given = rng.choice(pool) + (rng.choice(pool) if rng.random() < 0.7 else "")
     return surname + given

@@ -517,16 +517,14 @@ def sync_from_records(*, session: Session, actor: Actor, record_ids: list[int] |
         )
     }
     for record, resource_code, roles in session.execute(query):
-        list_name_field = (roles or {}).get("list_name")
-        list_name = str(record.payload.get(list_name_field, "")).strip() if list_name_field else None
-        list_type = index.get((resource_code, list_name)) or index.get((resource_code, None))
-        if list_type is None:
+        fed = entry_from_record(index=index, resource_code=resource_code, roles=roles or {}, record=record)
+        if fed is None:
             summary.unmapped += 1
             continue
         if record.subject_id is None:
             summary.unlinked += 1
             continue
-        values = _entry_values(record, list_type, roles or {})
+        list_type, values = fed
         entry = existing.get(record.id)
         if entry is None:
             now = clock.now()
@@ -560,6 +558,25 @@ def sync_from_records(*, session: Session, actor: Actor, record_ids: list[int] |
         summary.updated += 1
     session.flush()
     return summary
+
+
+def feed_index(*, session: Session) -> dict[tuple[str, str | None], ListType]:
+    """(resource code, list name or None) → the list type its records feed."""
+    return _feed_index(session)
+
+
+def entry_from_record(
+    *, index: dict[tuple[str, str | None], ListType], resource_code: str, roles: dict[str, str], record: Record
+) -> tuple[ListType, dict[str, Any]] | None:
+    """The list type a list-entry record feeds and the entry's values, or None when no list type takes it.
+
+    Shared by ``sync_from_records`` and the bulk generator (which fills these values into rows of its own)."""
+    list_name_field = roles.get("list_name")
+    list_name = str(record.payload.get(list_name_field, "")).strip() if list_name_field else None
+    list_type = index.get((resource_code, list_name)) or index.get((resource_code, None))
+    if list_type is None:
+        return None
+    return list_type, _entry_values(record, list_type, roles)
 
 
 def _entry_values(record: Record, list_type: ListType, roles: dict[str, str]) -> dict[str, Any]:

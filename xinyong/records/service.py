@@ -53,15 +53,24 @@ def _json_default(value: Any) -> str:
     return str(value)
 
 
+def _canonical(state: dict[str, Any]) -> str:
+    """A record's canonical JSON (sorted keys; dates and decimals as text): the text its content hash is taken of."""
+    return orjson.dumps(state, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=_json_default).decode()
+
+
 def _digest(state: dict[str, Any]) -> str:
-    """Keyed hash of a record's canonical JSON (sorted keys; dates and decimals as text)."""
-    canonical = orjson.dumps(state, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=_json_default)
-    return keyed_hash(canonical.decode())
+    """Keyed hash of a record's canonical JSON."""
+    return keyed_hash(_canonical(state))
 
 
 def content_hash(row: PreparedRow) -> str:
     """Keyed hash of everything a resend could change, PII included, so a change is seen without storing it in clear."""
-    return _digest(
+    return keyed_hash(content_text(row))
+
+
+def content_text(row: PreparedRow) -> str:
+    """The canonical text ``content_hash`` is taken of (the bulk generator fills a template of it per record)."""
+    return _canonical(
         {
             "payload": row.payload,
             "pii": row.pii,
