@@ -381,7 +381,10 @@ class Load:
         self.doc_seq = 0
 
     async def run(self) -> Tally:
-        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+        # An idle connection is dropped by the client before uvicorn's 5-second keep-alive timeout closes it, so a
+        # request is never written into a connection the server is closing at that moment (a ReadError that says
+        # nothing about the app; a browser or proxy does the same).
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64, keepalive_expiry=2.0)
         async with httpx.AsyncClient(base_url=self.base, timeout=60.0, limits=limits) as client:
             self.client = client
             self.deadline = time.monotonic() + self.duration

@@ -455,6 +455,22 @@ def test_json_field_given_twice_rejects_the_row() -> None:
     assert "出现了两次" in second.problems[0].message
 
 
+def test_json_object_lacking_a_required_key_rejects_that_row_not_the_batch() -> None:
+    """Found by the soak: a bad first object made the whole HTTP batch a 422 "表头缺少必填字段"."""
+    good = valid_penalty_row(2)
+    bad = {k: v for k, v in valid_penalty_row(1).items() if k != "CF_WSH"}
+    _, rows = rows_from_objects(spec(), [bad, good])
+    first, second = list(rows)
+    problems = prepare_row(spec(), first, today=TODAY)
+    assert isinstance(problems, list) and [p.field for p in problems] == ["CF_WSH"]
+    assert isinstance(prepare_row(spec(), second, today=TODAY), PreparedRow)
+
+
+def test_json_of_another_resource_is_refused_as_a_whole() -> None:
+    with pytest.raises(InvalidInput, match="请确认文件与信息资源“行政处罚信息”相符"):
+        rows_from_objects(spec(), [valid_license_row(1)])
+
+
 def test_rows_from_objects_for_the_http_body() -> None:
     info, rows = rows_from_objects(spec(), mixed_rows())
     assert info.format == "json"

@@ -441,7 +441,13 @@ def _keyed(
     if not isinstance(first[1], dict):
         raise InvalidInput('JSON 中的每一条数据应为对象（{"字段代码或中文名": "值", …}）')
     headers, codes = _map_headers(spec, list(first[1]))
-    _check_required_headers(spec, codes)
+    # JSON has no header row: the first object stands for one. A program may leave out a key it has no value for,
+    # and the first row may simply be a bad one, so a missing required key is that row's problem (found when it is
+    # prepared, naming the row and the field). Only a first object lacking half or more of the required fields is
+    # taken for a file of another resource, refused as a whole like a CSV header would be.
+    missing = [c for c in _required_codes(spec) if c not in set(codes)]
+    if 2 * len(missing) >= len(_required_codes(spec)):
+        _check_required_headers(spec, codes)
     info = SourceInfo(format=fmt, encoding=encoding, headers=headers, field_codes=codes)
     return info, _keyed_rows(spec, chain([first], items))
 
