@@ -43,14 +43,35 @@ def _indexes(engine: sa.Engine) -> set[str]:
     return names
 
 
+def _partition_indexes(engine: sa.Engine) -> dict[str, tuple[int, int]]:
+    """Per loaded table: (its indexes and its partitions' indexes, how many of them are not valid)."""
+    out = {}
+    with engine.connect() as conn:
+        for table in bulk.TABLES:
+            total, invalid = conn.execute(
+                sa.text(
+                    "SELECT count(*), count(*) FILTER (WHERE NOT indisvalid) FROM pg_index WHERE indrelid = "
+                    "CAST(:t AS regclass) OR indrelid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = "
+                    "CAST(:t AS regclass))"
+                ),
+                {"t": table},
+            ).one()
+            out[table] = (int(total), int(invalid))
+    return out
+
+
 def test_bulk_load_stores_what_the_pipeline_would(fresh_db: Database) -> None:
     engine = fresh_db.engine
     region = get_settings().region
     before = _indexes(engine)
+    partition_indexes_before = _partition_indexes(engine) if engine.dialect.name == "postgresql" else {}
     # Two processes: parallel COPY on PostgreSQL; on SQLite two row producers feeding the one writer.
     result = bulk.bulk_load(engine=engine, subjects=300, records=3000, seed=7, region=region, jobs=2, pool=80, block=50)
 
     assert _indexes(engine) == before  # every index and unique constraint dropped for the load is back
+    if engine.dialect.name == "postgresql":
+        # ... and really built: on a partitioned table each one is valid and present on every partition.
+        assert _partition_indexes(engine) == partition_indexes_before
     data = DemoData(subjects=300, seed=7, region=region)
     with engine.connect() as conn:
         subjects = {row.id: row for row in conn.execute(sa.text("SELECT * FROM subject"))}

@@ -637,7 +637,9 @@ def _pg_secondary(conn: sa.Connection) -> list[tuple[str, str]]:
             f"AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)"
         )
     ):
-        out.append((f"DROP INDEX {name}", definition))
+        # A partitioned table's index is reported as "ON ONLY record": recreated that way it would be an empty,
+        # invalid parent with no index on any partition, so every lookup by subject would scan a whole partition.
+        out.append((f"DROP INDEX {name}", definition.replace(" ON ONLY ", " ON ", 1)))
     return out
 
 
