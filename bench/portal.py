@@ -3,6 +3,8 @@
     .venv/bin/python bench/portal.py --engine sqlite --subjects 100000 --records 1000000
     .venv/bin/python bench/portal.py --engine postgresql --subjects 1000000 --records 10000000 --load-only
     flock /work/wt/bench.lock .venv/bin/python bench/portal.py --engine postgresql --subjects 1000000 --measure-only
+    .venv/bin/python bench/portal.py --engine postgresql --subjects 1000000 --measure-only \
+        --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench_scale_growth_10000000
     .venv/bin/python bench/portal.py --engine postgresql --drop
 
 The loader here is the benchmark's own, written straight into the tables after the real migrations, so it measures
@@ -203,11 +205,21 @@ def load(engine: sa.Engine, subjects: int, records: int, seed: int = 1) -> None:
 
 
 def sample_subjects(engine: sa.Engine, subjects: int) -> list[tuple[int, str, str]]:
-    """About 2,000 subjects spread over the id range: (id, uscc, name)."""
+    """About 2,000 subjects with a code spread over the id range: (id, uscc, name).
+
+    Natural persons (no USCC, not on the public site) and placeholder codes are left out, so a bulk-generated database
+    (``--database-url``) is sampled like the benchmark's own.
+    """
+    from xinyong.subjects.codes import USCC_PLACEHOLDER
+
     step = max(1, subjects // 2000)
     with engine.connect() as conn:
         rows = conn.execute(
-            sa.text("SELECT id, uscc, name FROM subject WHERE id % :step = 0 ORDER BY id"), {"step": step}
+            sa.text(
+                "SELECT id, uscc, name FROM subject "
+                "WHERE id % :step = 0 AND uscc IS NOT NULL AND uscc <> :ph ORDER BY id"
+            ),
+            {"step": step, "ph": USCC_PLACEHOLDER},
         ).all()
     return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
 
@@ -239,11 +251,18 @@ def main() -> None:
     phase.add_argument("--load-only", action="store_true", help="load and stop (run the measurement later)")
     phase.add_argument("--measure-only", action="store_true", help="measure a database loaded by --load-only")
     phase.add_argument("--drop", action="store_true", help="drop the benchmark database/file and stop")
+    parser.add_argument(
+        "--database-url",
+        help="with --measure-only: measure this database instead (e.g. one built by bench/growth.py --keep, whose "
+        "subjects, names and records come from the bulk generator with the demo's distributions)",
+    )
     args = parser.parse_args()
+    if args.database_url and not args.measure_only:
+        parser.error("--database-url goes with --measure-only")
 
     args.workdir.mkdir(parents=True, exist_ok=True)
     path = args.workdir / "portal.db"
-    url = f"sqlite:///{path}" if args.engine == "sqlite" else f"{args.pg}/{args.database}"
+    url = args.database_url or (f"sqlite:///{path}" if args.engine == "sqlite" else f"{args.pg}/{args.database}")
     load_seconds = None
     if not args.measure_only:
         if args.engine == "sqlite":

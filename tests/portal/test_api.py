@@ -148,9 +148,44 @@ def test_search_terms_with_quotes_and_wildcards_match_literally(client: TestClie
     target = factories.subject(session, name="淄博纯度100%_测试'商店")
     factories.subject(session, name="淄博纯度100X1测试商店")
     session.flush()
-    for query in ("100%_测试'", "度100%_", "%_"):
+    for query in ("100%_测试'", "度100%_", "%_", "'商"):
         names = [i["name"] for i in client.get("/api/v1/subjects", params={"q": query}).json()["items"]]
         assert names == [target.name], query
+
+
+def test_a_rare_pair_is_found_through_an_index(session: Session) -> None:
+    """Two characters have no trigram: PostgreSQL reads the bigram index (0012_name_bigrams) instead of scanning every
+    name for a rare pair; SQLite tests them with ``instr`` (its FTS5 table holds trigrams only)."""
+    from xinyong.subjects import search
+
+    for i in range(400):
+        factories.subject(session, name=f"淄博常见{i}号有限公司")
+    rare = factories.subject(session, name="淄博罕见鑫垚有限公司")
+    session.flush()
+    engine = session.get_bind()
+    postgres = engine.dialect.name == "postgresql"
+    if postgres:
+        session.execute(sa.text("ANALYZE subject_name"))  # sees this transaction's rows
+    statements: list[tuple[str, object]] = []
+
+    def capture(conn: object, cursor: object, statement: str, parameters: object, *_: object) -> None:
+        statements.append((statement, parameters))
+
+    sa.event.listen(engine, "before_cursor_execute", capture)
+    try:
+        result = search.search(session=session, q="鑫垚")
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", capture)
+    assert [hit.subject.id for hit in result.items] == [rare.id]
+    candidates = next((st, p) for st, p in statements if "subject_name" in st)
+    if postgres:
+        assert "xinyong_name_bigrams" in candidates[0]
+        plan = "\n".join(
+            row[0] for row in session.connection().exec_driver_sql("EXPLAIN " + candidates[0], candidates[1]).all()
+        )
+        assert "ix_subject_name_bigrams" in plan, plan
+    else:
+        assert "instr" in candidates[0] and "xinyong_name_bigrams" not in candidates[0]
 
 
 def test_search_highlights_matches_in_html(client: TestClient, session: Session) -> None:

@@ -2,7 +2,8 @@
 
 Names: one statement gathers the candidates — names starting with the query (B-tree range) and names containing every
 term (SQLite FTS5 trigram table ``subject_name_fts``, PostgreSQL ``pg_trgm`` GIN index on ``subject_name.name``; terms
-of one or two characters have no trigram and are tested with ``instr``/``strpos``), stopping after
+of one or two characters have no trigram and are tested with ``instr``/``strpos``, on PostgreSQL two-character terms
+through a GIN index of each name's bigrams), stopping after
 ``XINYONG_SEARCH_MAX_RESULTS`` + 1 names without sorting them, so a query as broad as "有限公司" costs no more than a
 precise one (the answer then says "N+"). Ranking is done in Python over those candidates. See docs/portal.md.
 Natural persons are never found unless a published record requires it (DESIGN §4.3).
@@ -14,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -136,10 +138,11 @@ def _contains_hits(session: Session, terms: list[str], limit: int) -> sa.Select[
     """At most ``limit`` names containing every term, in the order the index or table yields them (no sort).
 
     Terms of three characters or more go through the trigram index (SQLite FTS5, PostgreSQL pg_trgm with ``LIKE``);
-    shorter ones have no trigram and are tested with ``instr``/``strpos`` on the rows the index yields, or on a scan
-    of the table that stops at ``limit`` (fast for common characters, a full scan for rare pairs). On PostgreSQL the
-    short test is deliberately not a ``LIKE``: a prepared statement's generic plan could otherwise send a two-character
-    pattern to the trigram index, which cannot narrow it and would read every entry."""
+    shorter ones have no trigram and are tested with ``instr``/``strpos`` on the rows an index yields, or on a scan
+    of the table that stops at ``limit`` (fast for common characters; on SQLite a full scan for a rare pair). On
+    PostgreSQL a two-character term also goes through the bigram index of ``0012_name_bigrams``; the short test is
+    deliberately not a ``LIKE``: a prepared statement's generic plan could otherwise send a two-character pattern to
+    the trigram index, which cannot narrow it and would read every entry."""
     dialect = session.get_bind().dialect.name
     long_terms = [t for t in terms if len(t) >= 3]
     short_terms = [t for t in terms if len(t) < 3]
@@ -161,6 +164,13 @@ def _contains_hits(session: Session, terms: list[str], limit: int) -> sa.Select[
             pattern = sa.bindparam(None, f"%{_like_escape(term)}%", type_=sa.String, literal_execute=True)
             query = query.where(SubjectName.name.like(pattern, escape="\\"))
         position = sa.func.strpos
+        for term in short_terms:
+            if len(term) == 2:
+                # The bigram index (migration 0012_name_bigrams), the pair written into the statement like the
+                # trigram patterns above, so the planner weighs how common it is: a rare pair through the index, a
+                # pair found in most names by the scan that stops at ``limit``.
+                pair = postgresql.array([sa.bindparam(None, term, type_=sa.String, literal_execute=True)])
+                query = query.where(sa.func.xinyong_name_bigrams(SubjectName.name).op("@>")(pair))
     for term in short_terms:
         query = query.where(position(SubjectName.name, term) > 0)
     return query.limit(limit)
