@@ -19,7 +19,8 @@ For each size (records; subjects = records / 10 unless ``--subjects-ratio`` says
    forwarded by the city's credit office, for subjects that already exist) through the real pipeline
    (``ingest_file``) on top of the data, vs. the raw engine load of the same file (``bench/ingest.py``'s
    ``load_raw``: SQLite ``executemany`` / PostgreSQL ``COPY`` into an unindexed text table);
-5. **size**: the database (PostgreSQL ``pg_database_size``; SQLite the file and its WAL) and bytes per record.
+5. **size**: the database (PostgreSQL ``pg_database_size``; SQLite the file and its WAL) and bytes per record, as
+   built (recorded by the build phase) and again when measured.
 
 The database is dropped after its size is measured unless ``--keep``. Results go to
 ``var/bench/growth-<engine>.json`` (one entry per size, merged with earlier runs) and the curves to
@@ -131,8 +132,18 @@ def build(engine_kind: str, url: str, subjects: int, records: int, jobs: int) ->
         jobs=jobs,
         say=lambda message: print(f"  {message}", flush=True),
     )
+    wall = time.perf_counter() - started
+    # The size as built: a measurement adds its ingest file and evaluation results (and, with autovacuum off, their
+    # dead rows), so a database measured twice would otherwise report more bytes per record than it holds.
+    size = database_bytes(engine_kind, engine, url)
     engine.dispose()
-    return {**result.as_detail(), "wall_seconds": time.perf_counter() - started}
+    print(f"  size as built: {size['bytes'] / 2**30:.2f} GiB, {size['bytes_per_record']:.0f} B/record", flush=True)
+    return {**result.as_detail(), "wall_seconds": wall, "size": size}
+
+
+def built_size(entry: dict[str, Any]) -> dict[str, Any]:
+    """Bytes per record of a stored result: as built when known, else as found by the (first) measurement."""
+    return dict(entry.get("build", {}).get("size") or entry["measure"]["size"])
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -232,15 +243,23 @@ def measure_http(engine: sa.Engine, picks: list[tuple[str, str]], key: str) -> d
 
 def measure_raw(engine: sa.Engine, picks: list[tuple[str, str]]) -> dict[str, Any]:
     sqlite = engine.dialect.name == "sqlite"
+    # The same work as the app's candidate stage: the names containing the fragment through the engine's index, as
+    # many as the app gathers to rank (XINYONG_SEARCH_MAX_RESULTS + 1), no sort, no DISTINCT (which would read every
+    # match before the LIMIT applies).
+    limit = get_settings().search_max_results + 1
     if sqlite:
         search = sa.text(
-            "SELECT DISTINCT sn.subject_id FROM subject_name sn WHERE sn.id IN "
-            "(SELECT rowid FROM subject_name_fts WHERE subject_name_fts MATCH :m) LIMIT 20"
+            "SELECT sn.subject_id, sn.name FROM subject_name_fts f JOIN subject_name sn ON sn.id = f.rowid "
+            "WHERE subject_name_fts MATCH :m LIMIT :n"
         )
-        search_params = [{"m": '"' + fragment(n) + '"'} for _, n in picks]
+        search_params = [{"m": '"' + fragment(n) + '"', "n": limit} for _, n in picks]
     else:
-        search = sa.text("SELECT DISTINCT subject_id FROM subject_name WHERE name LIKE :m LIMIT 20")
-        search_params = [{"m": f"%{fragment(n)}%"} for _, n in picks]
+        # The pattern inline, as the app writes it: psycopg prepares a statement after five uses, and the generic plan
+        # of ``LIKE $1`` is a sequential scan (docs/portal.md).
+        search = sa.text("SELECT subject_id, name FROM subject_name WHERE name LIKE :m LIMIT :n").bindparams(
+            sa.bindparam("m", type_=sa.String, literal_execute=True)
+        )
+        search_params = [{"m": f"%{fragment(n)}%", "n": limit} for _, n in picks]
     by_code = sa.text("SELECT id FROM subject WHERE uscc = :c")
     records = sa.text("SELECT * FROM record WHERE subject_id = :s")
     entries = sa.text("SELECT id FROM list_entry WHERE subject_id = :s AND status = 'listed'")
@@ -291,6 +310,21 @@ def measure_evaluation(engine: sa.Engine) -> dict[str, Any]:
     }
 
 
+def renumbered(path: Path, suffix: str) -> Path:
+    """A copy of the penalty file with ``suffix`` appended to every 行政处罚决定书文号 (CF_WSH)."""
+    import csv
+
+    out = path.with_name(path.stem + "-renumbered" + path.suffix)
+    with path.open(encoding="utf-8", newline="") as src, out.open("w", encoding="utf-8", newline="") as dst:
+        reader = csv.DictReader(src)
+        writer = csv.DictWriter(dst, fieldnames=list(reader.fieldnames or []))
+        writer.writeheader()
+        for row in reader:
+            row["CF_WSH"] += suffix
+            writer.writerow(row)
+    return out
+
+
 def measure_ingest(engine_kind: str, engine: sa.Engine, url: str, rows: int, workdir: Path) -> dict[str, Any]:
     import csv
 
@@ -303,6 +337,12 @@ def measure_ingest(engine_kind: str, engine: sa.Engine, url: str, rows: int, wor
     folder = Path(tempfile.mkdtemp(prefix="growth-ingest-", dir=workdir))
     try:
         path, units_file, _ = generate(rows, folder, SEED, "single")
+        with engine.connect() as conn:
+            earlier = conn.execute(sa.text("SELECT count(*) FROM batch")).scalar_one()
+        if earlier:
+            # Measured before (--keep): the same file again would be all duplicates, which is not the same work.
+            # New document numbers make every row a new record of the same existing subjects.
+            path = renumbered(path, f"-{earlier + 1}")
         with session_scope(engine, write=True) as session, units_file.open(encoding="utf-8", newline="") as fh:
             for unit in csv.DictReader(fh):
                 catalog.register_unit(
@@ -454,7 +494,8 @@ def plot(png: Path = PNG) -> Path:
                         label=f"{engine_kind} raw load")  # fmt: skip
                 ax.set_yscale("log")
             else:
-                ax.plot(xs, [m["size"]["bytes_per_record"] for _, m in points], "o-", color=color, label=engine_kind)
+                sizes = [built_size(stored[str(x)])["bytes_per_record"] for x in xs]
+                ax.plot(xs, sizes, "o-", color=color, label=engine_kind)
         ax.set_xscale("log")
         ax.set_title(title)
         ax.set_xlabel("records")
@@ -485,13 +526,14 @@ def report() -> str:
             if not m:
                 continue
             h, r, ev, ing = m["http"], m["raw"], m["evaluation"], m.get("ingest", {})
+            size = built_size(entry)
 
             def trio(x: dict[str, float]) -> str:
                 return f"{x['p50']:.1f} / {x['p95']:.1f} / {x['p99']:.1f}"
 
             lines.append(
                 f"| {engine_kind} | {int(records):,} | {b.get('subjects', 0):,} | {b.get('wall_seconds', 0):,.0f} | "
-                f"{m['size']['bytes'] / 2**30:.1f} GiB | {m['size']['bytes_per_record']:,.0f} | {trio(h['search'])} | "
+                f"{size['bytes'] / 2**30:.1f} GiB | {size['bytes_per_record']:,.0f} | {trio(h['search'])} | "
                 f"{r['search']['p95']:.1f} | {trio(h['subject_page'])} | {r['subject_page']['p95']:.1f} | "
                 f"{trio(h['check'])} | {r['check']['p95']:.2f} | {ev['seconds']:,.1f} | {ev['raw_seconds']:,.1f} | "
                 f"{ing.get('rows_per_s', 0):,.0f} | {ing.get('raw_rows_per_s', 0):,.0f} | "

@@ -196,3 +196,27 @@ def test_batch_sql_equals_the_explanation_for_a_random_sample(session: Session) 
         assert (current["score"], current["grade"]) == (explained.score, explained.grade)
         grades.add(current["grade"])
     assert len(grades) >= 3  # the sample exercises several bands
+
+
+def test_a_run_leaves_the_planner_statistics_of_its_tables_current(session: Session) -> None:
+    """The next run joins the current results: on PostgreSQL they must not still look empty to the planner."""
+    from xinyong.core.database import analyze_stale
+
+    for _ in range(30):
+        factories.subject(session)
+    session.flush()
+    done = service.evaluate(session=session, actor=ACTOR)
+    assert done.results_written >= 30
+    if session.get_bind().dialect.name != "postgresql":
+        # SQLite keeps no row estimates that a bulk write leaves behind: nothing is ever analysed this way.
+        assert analyze_stale(session.connection(), ["evaluation_current"], done.results_written) == []
+        return
+    estimates = dict(
+        session.execute(
+            sa.text(
+                "SELECT relname, reltuples FROM pg_class WHERE relname IN ('evaluation_current', 'evaluation_result')"
+            )
+        ).all()
+    )
+    current = session.scalar(sa.text("SELECT count(*) FROM evaluation_current"))
+    assert estimates == {"evaluation_current": current, "evaluation_result": done.results_written}

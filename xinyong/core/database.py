@@ -7,7 +7,7 @@ migrations serve both; engine-specific behaviour is confined to this module and 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -177,3 +177,29 @@ def refresh_versioned(row: Any, values: dict[str, Any], *, now: dt.datetime) -> 
     row.version += 1
     row.updated_at = now
     return True
+
+
+def analyze_stale(conn: sa.Connection, tables: Iterable[str], rows_written: int) -> list[str]:
+    """ANALYZE (PostgreSQL) those of ``tables`` whose planner statistics a write of ``rows_written`` rows made stale.
+
+    A table that grew from nothing in one bulk write (a load, an evaluation of every subject) still looks empty, or
+    never analysed, to the planner until it is analysed, and autovacuum may be off or late: the next statement that
+    joins it gets a plan for an empty table (an evaluation re-run took 3.6× as long, docs/benchmarks.md "Growth").
+    Stale means never analysed, or holding fewer than ten times the rows written: on a large table the write is a
+    rounding error to the statistics, and an ANALYZE of a 10-million-row partitioned ``record`` costs tens of seconds.
+    Runs in the caller's transaction (ANALYZE may; VACUUM may not), which also lets it see the rows just written.
+    Returns the tables analysed.
+    """
+    names = list(tables)
+    if conn.dialect.name != "postgresql" or not names:
+        return []
+    query = sa.text("SELECT relname, reltuples FROM pg_class WHERE relname IN :names AND relkind IN ('r', 'p')")
+    estimates = {
+        str(name): float(tuples)
+        for name, tuples in conn.execute(query.bindparams(sa.bindparam("names", expanding=True)), {"names": names})
+    }
+    # reltuples is -1 before the first ANALYZE (and 0 for a table that was empty then).
+    stale = [t for t in names if estimates.get(t, -1) < 10 * max(rows_written, 1)]
+    if stale:
+        conn.execute(sa.text("ANALYZE " + ", ".join(stale)))
+    return stale

@@ -15,7 +15,7 @@ from xinyong.audit import service as audit
 from xinyong.audit.service import Actor
 from xinyong.catalog.models import Resource
 from xinyong.core import clock, crypto
-from xinyong.core.database import UTCDateTime
+from xinyong.core.database import UTCDateTime, analyze_stale
 from xinyong.core.errors import Conflict, InvalidInput, NotFound
 from xinyong.core.settings import get_settings
 from xinyong.evaluation import engine, sources
@@ -211,6 +211,9 @@ def evaluate(
     now = clock.now()
     results: sa.Table = EvaluationResult.__table__  # type: ignore[assignment]
     current: sa.Table = EvaluationCurrent.__table__  # type: ignore[assignment]
+    # Each chunk joins the current results: statistics that still describe an empty table (never analysed, and
+    # autovacuum may be off) give that join a plan for an empty table — a re-run of 1M subjects took 175 s, not 48 s.
+    analyze_stale(session.connection(), (current.name, results.name), 0)
     evaluated = 0
     total_ids = 0 if low is None else high - low + 1
     for lo, hi in ranges:
@@ -285,6 +288,7 @@ def evaluate(
     session.execute(scope_table.delete().where(scope_table.c.run_id == run.id))
     # psycopg reports no rowcount for INSERT … SELECT built by SQLAlchemy; count the run's rows instead.
     written = session.scalar(sa.select(sa.func.count()).where(results.c.run_id == run.id)) or 0
+    analyze_stale(session.connection(), (current.name, results.name), written)  # for the next run's plans
     run.subjects_evaluated = evaluated
     run.results_written = written
     run.finished_at = clock.now()

@@ -35,7 +35,7 @@ from xinyong.catalog.models import Resource, SourceUnit, UnitResource
 from xinyong.catalog.spec import ResourceSpec
 from xinyong.core import clock
 from xinyong.core.crypto import encrypt
-from xinyong.core.database import session_scope
+from xinyong.core.database import analyze_stale, session_scope
 from xinyong.core.errors import Forbidden, InvalidInput, NotFound
 from xinyong.core.logging import get_logger
 from xinyong.core.settings import get_settings
@@ -462,32 +462,18 @@ _ANALYZED = ("subject", "subject_name", "subject_code", "record")
 
 
 def _refresh_statistics(engine: Engine, chunks_this_run: int, rows_this_run: int) -> None:
-    """Keep PostgreSQL's planner statistics in step with a bulk load.
+    """Keep PostgreSQL's planner statistics in step with a bulk load (``analyze_stale``).
 
-    A table that grew from nothing in one batch still looks empty to the planner until it is analysed (and
-    autovacuum may be off or slow), which turns the per-chunk lookups into scans of a whole unit's records. Analysing
-    after chunks 1, 2, 4, 8, … of a run costs a handful of ANALYZEs however long the file.
-
-    Only tables this run can have changed noticeably are analysed: never analysed, or holding fewer than ten times
-    the rows written so far. On a large database the file is a rounding error to the statistics, and an ANALYZE of
-    a 10-million-row partitioned ``record`` (a sample of each partition and of the whole) took ~55 s on a busy
-    machine: five of them were most of a 50,000-row ingest (docs/benchmarks.md, "Growth").
+    A table that grew from nothing in one batch still looks empty to the planner until it is analysed, which turns
+    the per-chunk lookups into scans of a whole unit's records. Checking after chunks 1, 2, 4, 8, … of a run costs a
+    handful of ANALYZEs however long the file; on a large database none (five ANALYZEs of a 10-million-row ``record``
+    were once most of a 50,000-row ingest, docs/benchmarks.md "Growth").
     """
     if engine.dialect.name != "postgresql" or chunks_this_run & (chunks_this_run - 1):
         return
     with engine.connect() as conn:
-        query = sa.text("SELECT relname, reltuples FROM pg_class WHERE relname IN :names")
-        estimates: dict[str, float] = {
-            name: float(tuples)
-            for name, tuples in conn.execute(
-                query.bindparams(sa.bindparam("names", expanding=True)), {"names": list(_ANALYZED)}
-            )
-        }
-        # reltuples is -1 before the first ANALYZE (and 0 for a table that was empty then).
-        stale = [t for t in _ANALYZED if estimates.get(t, -1) < 10 * max(rows_this_run, 1)]
-        if stale:
-            conn.execute(sa.text("ANALYZE " + ", ".join(stale)))
-            conn.commit()
+        analyze_stale(conn, _ANALYZED, rows_this_run)
+        conn.commit()
 
 
 def _sync_list_entries(*, session: Session, resource_id: int, batch_id: str, now: dt.datetime) -> None:
