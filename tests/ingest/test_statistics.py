@@ -41,3 +41,42 @@ def test_analyse_only_what_a_run_can_have_changed(fresh_db: Database) -> None:
     assert _estimate(engine) == 100
     _refresh_statistics(engine, 4, 50)  # 100 < 10 × 50: stale, analysed
     assert _estimate(engine) == 200
+
+
+def test_a_batch_lookup_uses_its_index_when_most_records_have_no_batch(fresh_db: Database) -> None:
+    """A baseline loaded without batches must not make the per-chunk "this batch's records" lookups scan the table."""
+    from tests import factories
+    from xinyong.core.database import session_scope
+
+    with session_scope(fresh_db.engine, write=True) as session:
+        unit = factories.unit(session)
+        subject = factories.subject(session)
+        # Three resources of 100 baseline records each (no batch): a lookup by resource reads ~100 rows, while an
+        # index counting NULL as one value would say a batch holds ~150 — and lose to the resource's index.
+        resources = ("administrative_penalty", "administrative_license", "abnormal_operation")
+        for n in range(300):
+            rec = factories.record(
+                session, subject_row=subject, unit_row=unit, resource=resources[n % 3], doc_no=f"基线〔2025〕{n}号"
+            )
+            rec.batch_id = None
+        batched = factories.record(session, subject_row=subject, unit_row=unit, doc_no="批次〔2026〕1号")
+        batched.batch_id = "b1"
+        session.flush()
+        resource_id = batched.resource_id
+    lookup = (
+        f"SELECT id FROM record WHERE resource_id = {resource_id} AND batch_id = 'b1' AND updated_at = '2026-06-15'"
+    )
+    with fresh_db.engine.connect() as conn:
+        conn.execute(sa.text("ANALYZE"))
+        if fresh_db.kind == "sqlite":
+            plan = " ".join(str(row[-1]) for row in conn.execute(sa.text("EXPLAIN QUERY PLAN " + lookup)))
+            assert "ix_record_batch_id" in plan, plan
+        else:
+            plan = " ".join(str(row[0]) for row in conn.execute(sa.text("EXPLAIN " + lookup)))
+            assert "batch_id_idx" in plan or "ix_record_batch_id" in plan, plan
+        definition = conn.execute(
+            sa.text("SELECT sql FROM sqlite_master WHERE name = 'ix_record_batch_id'")
+            if fresh_db.kind == "sqlite"
+            else sa.text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_record_batch_id'")
+        ).scalar_one()
+        assert "batch_id IS NOT NULL" in definition

@@ -199,7 +199,7 @@ def analyze_stale(conn: sa.Connection, tables: Iterable[str], rows_written: int)
         for name, tuples in conn.execute(query.bindparams(sa.bindparam("names", expanding=True)), {"names": names})
     }
     # reltuples is -1 before the first ANALYZE (and 0 for a table that was empty then).
-    stale = [t for t in names if estimates.get(t, -1) < 10 * max(rows_written, 1)]
+    stale = [t for t in names if t in estimates and estimates[t] < 10 * max(rows_written, 1)]
     if stale:
         conn.execute(sa.text("ANALYZE " + ", ".join(stale)))
     return stale
