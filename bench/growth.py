@@ -32,6 +32,7 @@ Run the measurement under the shared lock (``flock /work/wt/bench.lock …``) wi
 from __future__ import annotations
 
 import argparse
+import csv
 import http.client
 import json
 import logging
@@ -312,8 +313,6 @@ def measure_evaluation(engine: sa.Engine) -> dict[str, Any]:
 
 def renumbered(path: Path, suffix: str) -> Path:
     """A copy of the penalty file with ``suffix`` appended to every 行政处罚决定书文号 (CF_WSH)."""
-    import csv
-
     out = path.with_name(path.stem + "-renumbered" + path.suffix)
     with path.open(encoding="utf-8", newline="") as src, out.open("w", encoding="utf-8", newline="") as dst:
         reader = csv.DictReader(src)
@@ -326,8 +325,6 @@ def renumbered(path: Path, suffix: str) -> Path:
 
 
 def measure_ingest(engine_kind: str, engine: sa.Engine, url: str, rows: int, workdir: Path) -> dict[str, Any]:
-    import csv
-
     from ingest import generate, load_raw  # bench/ingest.py
 
     from xinyong.audit.service import Actor
