@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -20,6 +22,7 @@ from xinyong.core.database import get_engine, unavailable_reason
 from xinyong.core.errors import XinyongError
 from xinyong.core.logging import configure_logging, get_logger
 from xinyong.core.settings import get_settings
+from xinyong.ingest.offload import IngestProcesses
 from xinyong.web import csrf
 from xinyong.web.headers import SecurityHeaders
 from xinyong.web.limits import BodyLimit
@@ -50,7 +53,15 @@ DOMAINS = (
 def create_app(engine: Engine | None = None) -> FastAPI:
     configure_logging()
     settings = get_settings()
+    collector = IngestProcesses(settings.ingest_processes)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        collector.shutdown()
+
     app = FastAPI(
+        lifespan=lifespan,
         title=f"{settings.site_name} — 公共信用信息平台 API",
         version=__version__,
         description="xinyong 公共信用信息平台的公开与政务接口。错误信息均为中文，字段名为国家标准字段代码。",
@@ -58,6 +69,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         dependencies=[Depends(access.enforce), Depends(csrf.verify)],
     )
     app.state.engine = engine or get_engine()
+    app.state.ingest = collector  # started on the first batch, so apps that never collect spawn nothing
     for domain in DOMAINS:
         module = importlib.import_module(f"xinyong.{domain}.routes")
         app.include_router(module.router)

@@ -1,5 +1,6 @@
 """Crashes in the parts of collection the chunk crash tests do not reach: writing the rejects file, and the HTTP door
-(while the upload is being saved, after it is saved and before it is processed, and mid-processing).
+(while the upload is being saved, after it is saved and before it is processed, and mid-processing — where it is the
+collection process that dies, and the web worker that must answer for it and carry on).
 
 Each run dies through the ``XINYONG_FAULT`` hook (``os._exit``, as SIGKILL would) in a real subprocess — ``xinyong
 ingest``, or ``xinyong serve`` for the HTTP cases — and the retry must leave exactly what one clean run leaves in
@@ -33,6 +34,7 @@ from xinyong.audit.service import Actor
 from xinyong.catalog import service as catalog
 from xinyong.core.database import session_scope
 from xinyong.core.settings import reset_settings
+from xinyong.ingest.offload import INTERRUPTED_MESSAGE
 from xinyong.ingest.pipeline import ingest_file
 
 REPO = Path(__file__).resolve().parents[2]
@@ -164,8 +166,13 @@ def _upload(client: httpx.Client | TestClient, key: str, body: bytes) -> httpx.R
 
 
 @pytest.mark.parametrize(
-    ("fault", "resumes"),
-    [("upload_block:1", False), ("upload_saved:1", False), ("after_commit:2", True), ("rejects_row:2", True)],
+    ("fault", "dies", "resumes"),
+    [
+        ("upload_block:1", "server", False),
+        ("upload_saved:1", "server", False),
+        ("after_commit:2", "collector", True),
+        ("rejects_row:2", "collector", True),
+    ],
 )
 def test_api_upload_crash_then_resend_equals_one_clean_upload(
     clean_db: Database,  # noqa: F811
@@ -173,6 +180,7 @@ def test_api_upload_crash_then_resend_equals_one_clean_upload(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     fault: str,
+    dies: str,
     resumes: bool,
 ) -> None:
     monkeypatch.setenv("XINYONG_INGEST_CHUNK_SIZE", "4")
@@ -197,9 +205,16 @@ def test_api_upload_crash_then_resend_equals_one_clean_upload(
 
     key = _unit_key(clean_db)
     with _server(clean_db, fault) as (base, process), httpx.Client(base_url=base, timeout=60) as client:
-        with pytest.raises(httpx.TransportError):  # the server died under the request
-            _upload(client, key, body)
-        assert process.wait(timeout=30) == 137
+        if dies == "server":  # the web worker died while saving the upload
+            with pytest.raises(httpx.TransportError):
+                _upload(client, key, body)
+            assert process.wait(timeout=30) == 137
+        else:  # the collection process died mid-batch: the web worker answers for it, in Chinese, and stays up
+            answer = _upload(client, key, body)
+            assert answer.status_code == 503, answer.text
+            assert answer.json()["message"] == INTERRUPTED_MESSAGE
+            assert process.poll() is None
+            assert client.get("/api/v1/batches", headers={"Authorization": f"Bearer {key}"}).status_code == 200
 
     saved = sorted(p.name for p in uploads.iterdir() if not p.name.startswith("."))
     if fault.startswith("upload_block"):
@@ -226,3 +241,31 @@ def test_api_upload_crash_then_resend_equals_one_clean_upload(
         assert rejects.content == expected_rejects
     assert sorted(p.name for p in uploads.iterdir()) == [saved_name]
     assert state_of(clean_db.engine) == expected
+
+
+def test_a_dead_collection_process_is_replaced_and_the_resend_resumes(
+    clean_db: Database,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same web app, before and after its collection process died: the re-sent file resumes in a new one."""
+    monkeypatch.setenv("XINYONG_INGEST_CHUNK_SIZE", "4")
+    monkeypatch.setenv("XINYONG_INGEST_PROCESSES", "1")
+    reset_settings()
+    rows = rows_with_rejects()
+    body = write_csv(tmp_path / "三月处罚.csv", rows).read_bytes()
+    key = _unit_key(clean_db)
+    with TestClient(create_app(clean_db.engine)) as client:
+        monkeypatch.setenv("XINYONG_FAULT", "after_commit:2")  # read by the process spawned for the first batch
+        first = _upload(client, key, body)
+        assert first.status_code == 503, first.text
+        assert first.json() == {"error": "unavailable", "message": INTERRUPTED_MESSAGE, "detail": {"retry_after": 1}}
+        assert first.headers["Retry-After"] == "1"
+        assert rows_done(clean_db.engine) == ("running", 8)
+
+        monkeypatch.delenv("XINYONG_FAULT")
+        again = _upload(client, key, body)
+        assert again.status_code == 201, again.text
+        assert again.json()["resumed"] is True
+        assert (again.json()["received"], again.json()["rejected"]) == (len(rows), REJECTED)
+    assert rows_done(clean_db.engine) == ("completed", len(rows))

@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(default=Path("var"), description="Where rejects files and uploads are kept.")
     ingest_chunk_size: int = Field(default=2000, ge=1, description="Rows per transaction during collection.")
+    ingest_processes: int = Field(
+        default=1,
+        ge=0,
+        description="Processes per web worker that collect API batches (0: in the web worker's own threads).",
+    )
     disclosure_rules: Path | None = Field(
         default=None,
         description="YAML merged over the built-in publication rules (xinyong/disclosure/data/rules.yaml).",

@@ -3,7 +3,8 @@
 ``POST /api/v1/batches/{resource}`` saves the body under ``data_dir/uploads/<sha256>.<ext>`` before processing, so a
 retried request finds the same file: an interrupted batch resumes, a completed one comes back as duplicates.
 It authenticates in a short session of its own and runs the pipeline outside any request transaction, because the
-pipeline commits chunk by chunk (and on SQLite a request holding the write lock would block it).
+pipeline commits chunk by chunk (and on SQLite a request holding the write lock would block it), in a collection
+process of its own (``offload.IngestProcesses``) so that batches never compete for the web worker's interpreter.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from xinyong.core.settings import get_settings
 from xinyong.core.types import Cursor
 from xinyong.ingest import service
 from xinyong.ingest.faults import Fault
-from xinyong.ingest.pipeline import ingest_file
+from xinyong.ingest.offload import IngestProcesses
 from xinyong.ingest.schemas import BatchPage, BatchRead, BatchResult, ErrorRead, RejectedRow, rejects_url
 
 router = APIRouter(prefix="/api/v1/batches", tags=["归集批次"])
@@ -234,17 +235,16 @@ async def submit_batch(resource: ResourceCode, request: Request) -> BatchResult:
     engine: Engine = request.app.state.engine
     actor, unit_uscc = await run_in_threadpool(_authorise_submission, engine, _bearer(request), resource)
     path, filename = await _save_body(request)
-    summary = await run_in_threadpool(
-        lambda: ingest_file(
-            engine=engine,
-            path=path,
-            resource=resource,
-            unit_uscc=unit_uscc,
-            actor=actor,
-            channel="api",
-            rejects_dir=get_settings().data_dir / "rejects",
-            filename=filename,
-        )
+    collector: IngestProcesses = request.app.state.ingest
+    summary = await collector.ingest(
+        engine,
+        path=path,
+        resource=resource,
+        unit_uscc=unit_uscc,
+        actor=actor,
+        channel="api",
+        rejects_dir=get_settings().data_dir / "rejects",
+        filename=filename,
     )
 
     def rejected() -> list[tuple[int, list[str]]]:
