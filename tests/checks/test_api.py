@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from tests import factories
@@ -85,3 +86,32 @@ def test_check_api_and_roles(fresh_db: Database) -> None:
     types = client.get("/api/v1/list-types", headers=as_checker).json()["items"]
     local = {t["code"]: t for t in types}["integrity_model"]
     assert local["accepts_entries"] is False and "信用办填写" in local["basis_note"]
+
+
+def test_a_keyed_request_looks_its_key_up_once(fresh_db: Database) -> None:
+    """The access matrix authenticates the key and the route's actor reuses it: one ``api_key`` lookup per request
+    (there were two identical ones), and a revoked key is still refused on the next request."""
+    with session_scope(fresh_db.engine, write=True) as session:
+        issued = accounts.create_api_key(session=session, actor=Actor.cli(), role=Role.CHECKER)
+        code = factories.subject(session).uscc
+    client = TestClient(create_app(fresh_db.engine))
+    headers = {"Authorization": f"Bearer {issued.key}"}
+    lookups: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if "FROM api_key" in statement:
+            lookups.append(statement)
+
+    sa.event.listen(fresh_db.engine, "before_cursor_execute", count)
+    try:
+        answer = client.post("/api/v1/checks", json={"code": code, "matter": "bidding"}, headers=headers)
+    finally:
+        sa.event.remove(fresh_db.engine, "before_cursor_execute", count)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["subject"]["code"] == code
+    assert len(lookups) == 1, lookups
+
+    with session_scope(fresh_db.engine, write=True) as session:
+        accounts.revoke_api_key(session=session, actor=Actor.cli(), prefix=issued.api_key.prefix)
+    refused = client.post("/api/v1/checks", json={"code": code, "matter": "bidding"}, headers=headers)
+    assert refused.status_code == 401 and "吊销" in refused.json()["message"]

@@ -19,10 +19,9 @@ from urllib.parse import quote
 from fastapi import FastAPI, HTTPException, Request
 from starlette.routing import Route
 
-from xinyong.accounts import service as accounts
 from xinyong.accounts.models import ROLE_LABELS, Role
 from xinyong.core.database import session_scope
-from xinyong.core.deps import SessionDep, get_session
+from xinyong.core.deps import SessionDep, get_session, key_actor
 from xinyong.core.errors import Forbidden, Unauthenticated
 
 ANONYMOUS = "anonymous"
@@ -293,8 +292,7 @@ def caller_role(request: Request, session: SessionDep, channel: Channel) -> str 
 
     key = _bearer(request) if channel in (Channel.KEY, Channel.ANY) else None
     if key is not None:
-        _, actor = accounts.authenticate_key(session=session, key=key)
-        return actor.role
+        return key_actor(request, session, key).role
     if channel in (Channel.COOKIE, Channel.ANY):
         account = optional_account(request, session)
         return account.role if account is not None else None

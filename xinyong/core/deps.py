@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from xinyong.accounts import service as accounts
 from xinyong.accounts.models import Role
@@ -35,12 +36,28 @@ def _bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def optional_actor(request: Request, session: SessionDep) -> Actor | None:
+def _known_actor(request: Request, key: str) -> Actor | None:
+    known: tuple[str, Actor] | None = getattr(request.state, "key_actor", None)
+    return known[1] if known is not None and known[0] == key else None
+
+
+def key_actor(request: Request, session: Session, key: str) -> Actor:
+    """The actor of API key ``key``, authenticated once per request: the access matrix (``access.enforce``) does it
+    first, and the route's ``CurrentActor`` then reuses it instead of looking the key up again."""
+    actor = _known_actor(request, key)
+    if actor is None:
+        _, actor = accounts.authenticate_key(session=session, key=key)
+        request.state.key_actor = (key, actor)
+    return actor
+
+
+async def optional_actor(request: Request, session: SessionDep) -> Actor | None:
+    # async: when the access matrix has already authenticated the key (every keyed route), this is a lookup in the
+    # request's state, and a plain def would cost the request a hop to the thread pool for it.
     key = _bearer(request)
     if key is None:
         return None
-    _, actor = accounts.authenticate_key(session=session, key=key)
-    return actor
+    return _known_actor(request, key) or await run_in_threadpool(key_actor, request, session, key)
 
 
 async def require_actor(actor: Annotated[Actor | None, Depends(optional_actor)]) -> Actor:
