@@ -70,8 +70,10 @@ class Settings(BaseSettings):
         default=120, ge=0, description="Public search and API requests per client and minute (0 = no limit)."
     )
     rate_limit_burst: int = Field(default=30, ge=1, description="Requests a client may make at once above the rate.")
+    # Each candidate of a broad query is one random read of a name and of its subject: 1,000 of them took 30 ms of
+    # disk reads once the database outgrew memory (docs/benchmarks.md, Growth). 200 is ten pages of 20 results.
     search_max_results: int = Field(
-        default=1000, ge=10, description="Name search counts and ranks at most this many matches (then says 'N+')."
+        default=200, ge=10, description="Name search counts and ranks at most this many matches (then says 'N+')."
     )
     public_url: str = Field(
         default="http://127.0.0.1:8000",

@@ -1,15 +1,15 @@
-"""Collection from the API in processes of its own, so a department's batch never holds a web worker's interpreter.
+"""Collection from the API in processes of its own, beside the web workers.
 
-A web worker is one Python process: while a thread of it parses, validates and links a batch (about a millisecond of
-CPU per row), every request it serves meanwhile gets the interpreter only in 5 ms slices — the soak measured checks'
-p99 at 70 ms (PostgreSQL) with batches running beside them. ``IngestProcesses`` sends the same ``ingest_file`` call to a
-small pool of spawned processes instead (``XINYONG_INGEST_PROCESSES`` per web worker; 0 keeps it in the worker's
-threads), and the request awaits the summary without holding the interpreter.
+``IngestProcesses`` sends the ``ingest_file`` call of ``POST /api/v1/batches/{resource}`` to a small pool of spawned
+processes (``XINYONG_INGEST_PROCESSES`` per web worker; 0 keeps it in the worker's threads), and the request awaits
+the summary. Two reasons: a batch that crashes its process or exhausts its memory no longer takes the web worker and
+every request it holds down with it, and its parsing and validation (about a millisecond of CPU per row) no longer
+compete for the web worker's interpreter with the searches and checks that worker serves. (The soak measured no
+difference in the check's tail on a fast day: docs/benchmarks.md, "Soak", session 4.)
 
 Nothing about a batch changes: the upload is saved before it is sent here, the pipeline commits chunk by chunk in the
-child exactly as it does in the CLI, and a re-send resumes or counts duplicates. If a child dies mid-batch (killed,
-out of memory), the web worker survives: the request gets a 503 saying to send the same file again, which resumes the
-batch, and the next batch gets a fresh process.
+child exactly as it does in the CLI, and a re-send resumes or counts duplicates. If a child dies mid-batch, the request
+gets a 503 saying to send the same file again, which resumes the batch, and the next batch gets a fresh process.
 """
 
 from __future__ import annotations
