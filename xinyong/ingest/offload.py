@@ -22,7 +22,6 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
@@ -107,15 +106,12 @@ def _collect(url: str, options: dict[str, Any]) -> BatchSummary:
         return ingest_file(engine=get_engine(url), **options)
     except XinyongError:
         raise  # the message and detail cross the process boundary intact
-    except sa.exc.DBAPIError as exc:
-        # The DBAPI's own exception does not survive pickling; what the web worker needs is the same answer it would
-        # give had the error happened in its own thread: 503 when the database is away, 500 otherwise.
+    except Exception as exc:
+        # A DBAPI exception does not survive pickling; what the web worker needs is the answer it would give had the
+        # error happened in its own thread: 503 when the database is away (``unavailable_reason``), 500 otherwise.
         reason = unavailable_reason(exc)
         if reason is not None:
-            log.error("database unavailable during collection", error=str(exc.orig).splitlines()[0])
+            log.error("database unavailable during collection", error=str(exc).splitlines()[0])
             raise Interrupted(reason, retry_after=5) from None
-        log.exception("database error during collection")
-        raise RuntimeError(f"collection failed: {type(exc).__name__}") from None
-    except Exception as exc:
         log.exception("collection failed")
         raise RuntimeError(f"collection failed: {type(exc).__name__}") from None

@@ -23,14 +23,13 @@ from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from xinyong.accounts import service as accounts
 from xinyong.accounts.models import Role
 from xinyong.audit import service as audit
 from xinyong.audit.service import Actor
 from xinyong.catalog import service as catalog
 from xinyong.catalog.models import SourceUnit
 from xinyong.core.database import session_scope
-from xinyong.core.deps import CurrentActor, SessionDep, require_role
+from xinyong.core.deps import CurrentActor, SessionDep, key_actor, require_role
 from xinyong.core.errors import Forbidden, InvalidInput, NotFound, TooLarge, Unauthenticated, XinyongError
 from xinyong.core.settings import get_settings
 from xinyong.core.types import Cursor
@@ -92,12 +91,12 @@ def _bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def _authorise_submission(engine: Engine, key: str | None, resource: str) -> tuple[Actor, str]:
+def _authorise_submission(request: Request, engine: Engine, key: str | None, resource: str) -> tuple[Actor, str]:
     """The unit's actor and USCC, after checking the key, its role, the resource and the unit's grant."""
     if key is None:
         raise Unauthenticated("需要 API 密钥：请在请求头中提供 Authorization: Bearer <密钥>")
     with session_scope(engine) as session:
-        _, actor = accounts.authenticate_key(session=session, key=key)
+        actor = key_actor(request, session, key)  # already authenticated by the access matrix for this request
         require_role(actor, Role.SOURCE_UNIT)
         resource_row = catalog.get_resource(session=session, code=resource)
         unit = session.get(SourceUnit, actor.unit_id) if actor.unit_id else None
@@ -233,7 +232,7 @@ class _UnsupportedType(XinyongError):
 )
 async def submit_batch(resource: ResourceCode, request: Request) -> BatchResult:
     engine: Engine = request.app.state.engine
-    actor, unit_uscc = await run_in_threadpool(_authorise_submission, engine, _bearer(request), resource)
+    actor, unit_uscc = await run_in_threadpool(_authorise_submission, request, engine, _bearer(request), resource)
     path, filename = await _save_body(request)
     collector: IngestProcesses = request.app.state.ingest
     summary = await collector.ingest(
