@@ -101,8 +101,9 @@ def test_round_trip_into_a_fresh_database_reads_the_same_data(fresh_db: Database
     assert manifest["pii_key_ids"] == [f"{crypto.key_id(crypto.current_key()):02x}"]
     with session_scope(fresh_db.engine) as session:
         assert audit.verify(session=session).ok
-        head = session.execute(sa.text("SELECT last_id, last_hash FROM audit_chain_head")).one()
-    assert manifest["audit_chain_head"] == {"last_id": head[0], "last_hash": head[1]}
+        heads = session.execute(sa.text("SELECT id, last_id, last_hash FROM audit_chain_head ORDER BY id")).all()
+    assert len(heads) == audit.STRIPES
+    assert manifest["audit_chain_heads"] == {str(c): {"last_id": i, "last_hash": h} for c, i, h in heads}
     text = (tmp_path / "b" / "manifest.json").read_text(encoding="utf-8")
     settings = get_settings()
     for secret in (settings.pii_key, settings.hash_key, settings.secret_key):
@@ -263,7 +264,10 @@ def test_cli_backup_verify_restore(fresh_db: Database, tmp_path: Path) -> None:
 
     verified = _cli(fresh_db, "backup", "verify", str(out))
     assert verified.returncode == 0, verified.stderr
-    assert verified.stdout.startswith("备份校验通过：") and f"审计链完整（{world['audited']} 条" in verified.stdout
+    assert (
+        verified.stdout.startswith("备份校验通过：")
+        and f"审计链完整（{audit.STRIPES} 条链共 {world['audited']} 条记录）" in verified.stdout
+    )
 
     refused = _cli(fresh_db, "restore", str(out))
     assert refused.returncode == 2 and "目标数据库不为空" in refused.stderr
@@ -279,3 +283,11 @@ def test_cli_backup_verify_restore(fresh_db: Database, tmp_path: Path) -> None:
     assert failed.returncode == 1
     assert "SHA-256 与清单不符" in failed.stderr and "备份校验失败：发现 1 处问题" in failed.stderr
     assert "Traceback" not in failed.stderr
+
+
+def test_a_manifest_from_before_the_striped_chains_is_read_as_chain_1() -> None:
+    old = {"audit_chain_head": {"last_id": 7, "last_hash": "ab" * 32}}
+    assert backup.manifest_heads(old) == {"1": {"last_id": 7, "last_hash": "ab" * 32}}
+    assert backup.manifest_heads({"audit_chain_head": {}}) == {}
+    new = {"audit_chain_heads": {"1": {"last_id": 9, "last_hash": "cd" * 32}}}
+    assert backup.manifest_heads(new) == new["audit_chain_heads"]

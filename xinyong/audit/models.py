@@ -30,13 +30,14 @@ class AuditEvent(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
     prev_hash: Mapped[str | None] = mapped_column(sa.String(64), comment="上一条的散列")
     hash: Mapped[str | None] = mapped_column(sa.String(64), comment="本条散列（含上一条）")
+    chain: Mapped[int | None] = mapped_column(sa.SmallInteger, comment="所属散列链（并行的几条链之一；空即链 1）")
 
 
 class AuditChainHead(Base):
-    """The last link of the chain; locked by every writer so concurrent transactions append one after another."""
+    """The last link of one chain; a writer locks one head, so concurrent transactions spread over the chains."""
 
     __tablename__ = "audit_chain_head"
-    __table_args__ = ({"comment": "审计链的链头（一行；写审计时加锁，使链在并发下不分叉）"},)
+    __table_args__ = ({"comment": "审计散列链的链头（每条链一行；写审计时锁住一行，并发的写入分走不同的链）"},)
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
     last_id: Mapped[int] = mapped_column(BigId)

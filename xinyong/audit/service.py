@@ -1,9 +1,12 @@
 """Appending to the audit log. Every write, and every read of non-public data, goes through ``record``.
 
-Each entry carries the SHA-256 of its own content and of the previous entry's hash, so editing, deleting or
-reordering entries breaks the chain where it happened (``verify``). The chain head (one row) is locked by every writer:
-on PostgreSQL with SELECT … FOR UPDATE, so concurrent transactions append one after the other and never fork the chain;
-SQLite has a single writer anyway.
+Each entry carries the SHA-256 of its own content and of the previous entry's hash on its chain, so editing,
+deleting or reordering entries breaks the chain where it happened (``verify``). There are ``STRIPES`` chains side by
+side (migration 0014), each with a head row. A writer locks the first head no other transaction holds (SELECT … FOR
+UPDATE SKIP LOCKED) and keeps it for the rest of its transaction: appends to one chain never fork it, and writers
+that coincide take different chains and commit together instead of queueing on each other's commit flush (with one
+chain, a check waited for every audit writer ahead of it to reach the disk). SQLite has a single writer anyway and
+ignores FOR UPDATE, so there every entry goes to chain 1.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +26,8 @@ from xinyong.audit.models import AuditChainHead, AuditEvent
 from xinyong.core import clock
 
 GENESIS = "0" * 64
+STRIPES = 8  # how many chains migration 0014 seeds; more than the writers a deployment runs at once
+_HELD = "xinyong.audit.head"  # session.info key: the head this session's transaction holds
 
 
 @dataclass(frozen=True)
@@ -50,16 +56,36 @@ def entry_hash(event: AuditEvent, prev_hash: str) -> str:
         _canonical_time(event.at), event.actor, event.actor_role, event.action, event.target_type, event.target_id,
         event.subject_id, event.purpose, event.detail or {}, prev_hash,
     ]  # fmt: skip
+    if event.chain is not None:  # entries from before migration 0014 were hashed without it
+        content.append(event.chain)
     body = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(body.encode()).hexdigest()
 
 
 def _lock_head(session: Session) -> AuditChainHead:
-    head = session.scalar(sa.select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update())
-    if head is None:  # a database created before the chain's row was seeded
+    session.connection()  # begins the transaction if nothing has yet, so it is the one remembered below
+    transaction = session.get_transaction()
+    held = session.info.get(_HELD)
+    if held is not None and held[0] is transaction:
+        # Stay on the chain this transaction already holds: taking a second head could deadlock with a writer that
+        # waits for one. Locked again (at once, it is ours) because a rolled-back savepoint releases its locks, and
+        # re-read because it reverts the head.
+        wanted: int | None = held[1]
+        head: AuditChainHead | None = None
+    else:
+        wanted = None
+        free = sa.select(AuditChainHead).order_by(AuditChainHead.id).limit(1).with_for_update(skip_locked=True)
+        head = session.scalar(free.execution_options(populate_existing=True))
+        if head is None:  # every chain is held by another transaction: wait for one, at random so waiters spread
+            wanted = random.randint(1, STRIPES)  # load spreading, not security
+    if wanted is not None:
+        one = sa.select(AuditChainHead).where(AuditChainHead.id == wanted).with_for_update()
+        head = session.scalar(one.execution_options(populate_existing=True))
+    if head is None:  # a database created before the chains' rows were seeded
         head = AuditChainHead(id=1, last_id=0, last_hash=GENESIS)
         session.add(head)
         session.flush()
+    session.info[_HELD] = (transaction, head.id)
     return head
 
 
@@ -87,6 +113,7 @@ def record(
         # What the JSON column will give back (tuples become lists, dates strings), so the hash can be recomputed.
         detail=json.loads(json.dumps(detail or {}, ensure_ascii=False, default=str)),
         prev_hash=head.last_hash,
+        chain=head.id,
     )
     event.hash = entry_hash(event, head.last_hash)
     session.add(event)
@@ -122,29 +149,34 @@ def _entries(session: Session, chunk: int = 5000) -> Iterator[AuditEvent]:
 
 
 def verify(*, session: Session) -> ChainReport:
-    """Walk the chain in id order; name every entry whose content, link or position does not hold."""
+    """Walk the entries in id order, each against the previous entry of its chain; then check every chain's head."""
     report = ChainReport()
-    previous: str | None = None
-    previous_id = 0
+    last: dict[int, tuple[int, str]] = {}  # chain -> (id, hash) of its latest entry so far
     for event in _entries(session):
-        if event.hash is None and previous is None:
+        if event.hash is None and not last:
             report.unchained += 1
-            previous_id = event.id
             continue
         report.checked += 1
-        expected_prev = GENESIS if previous is None else previous
+        chain = event.chain or 1
+        previous_id, expected_prev = last.get(chain, (0, GENESIS))
+        where = f"审计记录 {event.id}（链 {chain}）"
         if event.hash is None:
-            report.problems.append(f"审计记录 {event.id}：缺少散列（链中出现未链入的记录，疑似被插入或改写）")
+            report.problems.append(f"{where}：缺少散列（链中出现未链入的记录，疑似被插入或改写）")
         elif event.prev_hash != expected_prev:
             report.problems.append(
-                f"审计记录 {event.id}：与上一条（{previous_id}）不衔接——其间的记录被删除、插入或调换了顺序"
+                f"{where}：与该链上一条（{previous_id or '链首'}）不衔接——其间的记录被删除、插入或调换了顺序"
             )
         elif entry_hash(event, event.prev_hash) != event.hash:
-            report.problems.append(f"审计记录 {event.id}：内容与散列不符——该记录被修改")
-        previous, previous_id = event.hash, event.id
-    head = session.get(AuditChainHead, 1)
-    if head is not None and head.last_id and (head.last_id != previous_id or head.last_hash != previous):
-        report.problems.append(
-            f"审计链头指向记录 {head.last_id}，而最后一条是 {previous_id}——链尾的记录被删除或链头被改动"
-        )
+            report.problems.append(f"{where}：内容与散列不符——该记录被修改")
+        last[chain] = (event.id, event.hash or "")
+    heads = {head.id: head for head in session.scalars(sa.select(AuditChainHead))}
+    for chain in sorted(set(last) - set(heads)):
+        report.problems.append(f"链 {chain} 没有链头——链头被删除，或记录被改到了不存在的链上")
+    for chain, head in sorted(heads.items()):
+        last_id, last_hash = last.get(chain, (0, GENESIS))
+        if (head.last_id, head.last_hash) != (last_id, last_hash):
+            report.problems.append(
+                f"链 {chain} 的链头指向记录 {head.last_id}，而该链最后一条是 {last_id or '（无）'}"
+                "——链尾的记录被删除或链头被改动"
+            )
     return report

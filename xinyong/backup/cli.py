@@ -44,10 +44,10 @@ def _report(result: service.Verification, done: str) -> None:
         typer.echo(f"备份校验失败：发现 {len(result.problems)} 处问题", err=True)
         raise typer.Exit(1)
     manifest = result.manifest
-    head = manifest.get("audit_chain_head", {}).get("last_hash", "")
+    heads = service.manifest_heads(manifest)
     typer.echo(
         f"{done}：{len(manifest['tables'])} 张表、{manifest['total_rows']} 行与清单一致；"
-        f"审计链完整（{result.audit_checked} 条，链头 {head[:16]}…）；"
+        f"审计链完整（{len(heads)} 条链共 {result.audit_checked} 条记录）；"
         f"数据库版本 {'、'.join(manifest['alembic_revisions'])}"
     )
 

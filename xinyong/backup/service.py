@@ -106,7 +106,7 @@ class Summary:
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
     revisions: list[str] = field(default_factory=list)
     key_ids: list[str] = field(default_factory=list)
-    audit_head: dict[str, Any] = field(default_factory=dict)
+    audit_heads: dict[str, dict[str, Any]] = field(default_factory=dict)  # chain -> its last entry
 
     @property
     def content_sha256(self) -> str:
@@ -134,11 +134,18 @@ def summarise(conn: sa.Connection) -> Summary:
     if "alembic_version" in present:
         summary.revisions = sorted(conn.scalars(sa.text("SELECT version_num FROM alembic_version")))
     if "audit_chain_head" in present:
-        head = conn.execute(sa.text("SELECT last_id, last_hash FROM audit_chain_head WHERE id = 1")).first()
-        if head is not None:
-            summary.audit_head = {"last_id": int(head[0]), "last_hash": head[1]}
+        heads = conn.execute(sa.text("SELECT id, last_id, last_hash FROM audit_chain_head ORDER BY id"))
+        summary.audit_heads = {str(chain): {"last_id": int(last_id), "last_hash": h} for chain, last_id, h in heads}
     summary.key_ids = sorted(key_ids)
     return summary
+
+
+def manifest_heads(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The audit chains' heads a manifest records; a manifest from before the chains were striped has one."""
+    if "audit_chain_heads" in manifest:
+        return dict(manifest["audit_chain_heads"])
+    old = manifest.get("audit_chain_head")
+    return {"1": old} if old else {}
 
 
 def code_heads() -> list[str]:
@@ -236,7 +243,7 @@ def create_backup(*, engine: Engine, out: Path) -> dict[str, Any]:
             "content_sha256": summary.content_sha256,
             "total_rows": sum(t["rows"] for t in summary.tables.values()),
             "pii_key_ids": summary.key_ids,
-            "audit_chain_head": summary.audit_head,
+            "audit_chain_heads": summary.audit_heads,
             "keys": KEYS_NOTE,
         }
         (work / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -358,7 +365,7 @@ def compare(engine: Engine, manifest: dict[str, Any], result: Verification) -> N
             f"数据库版本（Alembic）为 {'、'.join(found.revisions) or '无'}，清单记载 "
             f"{'、'.join(manifest.get('alembic_revisions', [])) or '无'}"
         )
-    if found.audit_head != manifest.get("audit_chain_head"):
+    if found.audit_heads != manifest_heads(manifest):
         result.problems.append("审计链头与清单记载不符")
     with Session(engine) as session:
         chain = audit.verify(session=session)
