@@ -32,7 +32,7 @@ from xinyong.accounts.models import Role
 from xinyong.app import create_app
 from xinyong.audit.service import Actor
 from xinyong.core.database import create_db_engine, session_scope
-from xinyong.core.settings import reset_settings
+from xinyong.core.settings import get_settings, reset_settings
 from xinyong.monitoring import worker
 
 REPO = Path(__file__).resolve().parents[2]
@@ -237,6 +237,37 @@ def test_sqlite_locked_beyond_busy_timeout_gives_503_busy(fresh_db: Database, sh
         holder.close()
     again = client.post("/login", data={"username": "clerk", "password": "pw-123456"}, follow_redirects=False)
     assert again.status_code == 303
+    engine.dispose()
+
+
+@sqlite_only
+def test_a_sqlite_writer_waits_for_the_lock_and_writes_when_it_is_freed(fresh_db: Database) -> None:
+    """The writer asks again for the lock (every millisecond) instead of failing, and its connection keeps the
+    configured busy timeout for everything else."""
+    engine = create_db_engine(fresh_db.url)
+    holder = _hold_write_lock(fresh_db)
+    outcome: list[object] = []
+
+    def write() -> None:
+        try:
+            with session_scope(engine, write=True) as session:
+                code = str(factories.subject(session).uscc)
+                outcome.append((code, session.connection().exec_driver_sql("PRAGMA busy_timeout").scalar()))
+        except Exception as exc:  # reported below, where the assertion names it
+            outcome.append(exc)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    writer.join(timeout=0.3)
+    waited = writer.is_alive() and not outcome  # still asking: the lock is held
+    holder.rollback()
+    holder.close()
+    writer.join(timeout=30)
+    assert waited and len(outcome) == 1 and isinstance(outcome[0], tuple), outcome
+    code, busy_ms = outcome[0]
+    assert busy_ms == int(get_settings().sqlite_busy_timeout * 1000)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM subject WHERE uscc = :c"), {"c": code}).scalar() == 1
     engine.dispose()
 
 

@@ -20,14 +20,13 @@ SQL_CALLS = {"text", "exec_driver_sql", "execute", "executemany", "executescript
 
 # (file, enclosing function) → why the SQL must be formatted. Keep it short; a new entry needs a real reason.
 ALLOWED: dict[tuple[str, str], str] = {
-    ("xinyong/core/database.py", "_on_begin"): "BEGIN IMMEDIATE|DEFERRED: a keyword picked from two constants",
     ("xinyong/core/database.py", "analyze_stale"): (
         "ANALYZE of table names its callers fix in code (ingest's _ANALYZED, evaluation's two tables), only those "
         "pg_class knows"
     ),
     ("xinyong/migrations/versions/0001_foundation.py", "_append_only_audit"): "trigger DDL per verb of a fixed tuple",
     ("xinyong/migrations/versions/0002_portal.py", "downgrade"): "DROP TRIGGER names from a fixed tuple of suffixes",
-    ("xinyong/core/database.py", "_on_connect"): "PRAGMA busy_timeout takes no parameter; an int formatted with :d",
+    ("xinyong/core/database.py", "_set_busy_timeout"): "PRAGMA takes no bound parameter; an int, :d",
     ("xinyong/backup/service.py", "_scratch_database"): "CREATE/DROP DATABASE of a name the code generates (hex)",
     ("xinyong/monitoring/maintenance.py", "vacuum_analyze"): "VACUUM/ANALYZE of table names read from pg_stat, quoted",
     ("xinyong/monitoring/maintenance.py", "ensure_month_partitions"): "partition DDL: names and month bounds computed",

@@ -7,10 +7,12 @@ migrations serve both; engine-specific behaviour is confined to this module and 
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -87,16 +89,50 @@ def _configure_sqlite(engine: Engine, *, busy_ms: int) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={busy_ms:d}")
+        _set_busy_timeout(cursor, busy_ms)
         cursor.execute("PRAGMA cache_size=-65536")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
-        # A writer takes the write lock up front, so two writers queue on busy_timeout instead of failing with
-        # "database is locked" when a reader tries to upgrade.
-        mode = "IMMEDIATE" if conn.get_execution_options().get("sqlite_write") else "DEFERRED"
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        # A writer takes the write lock up front, so two writers queue instead of failing with "database is locked"
+        # when a reader tries to upgrade.
+        if conn.get_execution_options().get("sqlite_write"):
+            _begin_immediate(conn, busy_ms=busy_ms)
+        else:
+            conn.exec_driver_sql("BEGIN DEFERRED")
+
+
+def _set_busy_timeout(cursor: sqlite3.Connection | sqlite3.Cursor, ms: int) -> None:
+    cursor.execute(f"PRAGMA busy_timeout={int(ms):d}")  # a PRAGMA takes no bound parameter
+
+
+# How often a writer asks again for SQLite's write lock while another holds it.
+_WRITE_LOCK_POLL = 0.001
+
+
+def _begin_immediate(conn: sa.Connection, *, busy_ms: int) -> None:
+    """BEGIN IMMEDIATE, asking for the write lock every millisecond until ``busy_ms`` have passed.
+
+    Not SQLite's own busy handler: it sleeps 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100 ms between attempts, so a
+    check that finds a batch's chunk holding the lock for 10 ms waits up to 20 ms more after it is free; under a
+    steady stream of batches that backoff was most of the check's tail (docs/benchmarks.md, "Soak"). The handler
+    stays on for what else may meet a lock (a deferred reader's upgrade, a checkpoint)."""
+    raw = cast(sqlite3.Connection, conn.connection.driver_connection)
+    _set_busy_timeout(raw, 0)
+    try:
+        deadline = time.monotonic() + busy_ms / 1000
+        while True:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "database is locked" not in str(exc) or time.monotonic() >= deadline:
+                    break
+            time.sleep(_WRITE_LOCK_POLL)
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # once more through SQLAlchemy: a failure is its error, as before
+    finally:
+        _set_busy_timeout(raw, busy_ms)
 
 
 BUSY_MESSAGE = "系统繁忙，请稍后再试"
