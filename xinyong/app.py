@@ -27,6 +27,7 @@ from xinyong.web import csrf
 from xinyong.web.headers import SecurityHeaders
 from xinyong.web.limits import BodyLimit
 from xinyong.web.templating import render, wants_html
+from xinyong.web.timing import ServerTiming
 
 log = get_logger(__name__)
 
@@ -79,6 +80,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     _document_error_body(app)
     app.add_middleware(BodyLimit)  # every request body bounded before anything reads it (xinyong/web/limits.py)
     app.add_middleware(SecurityHeaders, https=settings.public_url.startswith("https://"))
+    if settings.server_timing:
+        app.add_middleware(ServerTiming)  # outermost: the whole of the app's time
     return app
 
 

@@ -42,6 +42,17 @@ def test_security_headers_on_pages_api_and_errors(world: World) -> None:
         assert "strict-transport-security" not in headers
 
 
+def test_server_timing_only_when_switched_on(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Off by default: it would tell every client how long a login or a lookup took.
+    assert "server-timing" not in world.client.get("/api/v1/subjects?q=甲").headers
+    monkeypatch.setenv("XINYONG_SERVER_TIMING", "1")
+    reset_settings()
+    client = TestClient(create_app(world.client.app.state.engine))  # type: ignore[attr-defined]
+    for url in ("/", "/api/v1/subjects?q=甲", "/no-such-page"):
+        timing = client.get(url).headers["server-timing"]
+        assert re.fullmatch(r"app;dur=[0-9]+\.[0-9]", timing), timing
+
+
 def test_templates_have_no_inline_script() -> None:
     from pathlib import Path
 

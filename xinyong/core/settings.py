@@ -58,6 +58,11 @@ class Settings(BaseSettings):
         ge=0,
         description="Processes per web worker that collect API batches (0: in the web worker's own threads).",
     )
+    server_timing: bool = Field(
+        default=False,
+        description="Add Server-Timing: app;dur=<ms> to every response (for measuring; it tells clients how long the "
+        "server worked, so it is off by default).",
+    )
     disclosure_rules: Path | None = Field(
         default=None,
         description="YAML merged over the built-in publication rules (xinyong/disclosure/data/rules.yaml).",
