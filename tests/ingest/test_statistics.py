@@ -7,7 +7,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from tests.conftest import Database
-from xinyong.ingest.pipeline import _refresh_statistics
+from xinyong.ingest.pipeline import _refresh_statistics, chunk_records
 
 
 def _estimate(engine: sa.Engine) -> float:
@@ -62,17 +62,22 @@ def test_a_batch_lookup_uses_its_index_when_most_records_have_no_batch(fresh_db:
         batched = factories.record(session, subject_row=subject, unit_row=unit, doc_no="批次〔2026〕1号")
         batched.batch_id = "b1"
         session.flush()
-        resource_id = batched.resource_id
-    lookup = (
-        f"SELECT id FROM record WHERE resource_id = {resource_id} AND batch_id = 'b1' AND updated_at = '2026-06-15'"
+    # The statement the pipeline runs after each chunk (list sync, notices), as this engine receives it.
+    compiled = chunk_records(batch_id="b1", now=dt.datetime(2026, 6, 15, tzinfo=dt.UTC)).compile(
+        dialect=fresh_db.engine.dialect
     )
     with fresh_db.engine.connect() as conn:
-        conn.execute(sa.text("ANALYZE"))
         if fresh_db.kind == "sqlite":
-            plan = " ".join(str(row[-1]) for row in conn.execute(sa.text("EXPLAIN QUERY PLAN " + lookup)))
-            assert "ix_record_batch_id" in plan, plan
+            params = tuple(str(compiled.params[name]) for name in compiled.positiontup or ())
+            for when in ("before ANALYZE", "after ANALYZE"):
+                # Before: no statistics at all, as in a database collected into but not yet analysed by the worker.
+                rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), params)
+                plan = " ".join(str(row[-1]) for row in rows)
+                assert "ix_record_batch_id" in plan, f"{when}: {plan}"
+                conn.execute(sa.text("ANALYZE"))
         else:
-            plan = " ".join(str(row[0]) for row in conn.execute(sa.text("EXPLAIN " + lookup)))
+            conn.execute(sa.text("ANALYZE"))
+            plan = " ".join(str(row[0]) for row in conn.exec_driver_sql("EXPLAIN " + str(compiled), compiled.params))
             assert "batch_id_idx" in plan or "ix_record_batch_id" in plan, plan
         definition = conn.execute(
             sa.text("SELECT sql FROM sqlite_master WHERE name = 'ix_record_batch_id'")
