@@ -6,6 +6,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -159,3 +160,28 @@ def test_openapi_documents_the_batch_endpoints(client: TestClient) -> None:
     assert set(submit["requestBody"]["content"]) == {"application/json", "multipart/form-data"}
     assert {"201", "401", "403", "404", "413", "415", "422"} <= set(submit["responses"])
     assert "/api/v1/batches/{batch_id}/rejects" in spec["paths"]
+
+
+def test_api_batches_commit_in_small_transactions_on_sqlite(
+    fresh_db: Database, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite a batch from the API holds the one write lock for at most XINYONG_SQLITE_API_CHUNK_SIZE rows at a
+    time, so checks get in between its transactions; PostgreSQL keeps the collection chunk size."""
+    from xinyong.ingest import pipeline
+
+    monkeypatch.setenv("XINYONG_INGEST_PROCESSES", "0")  # in this process, where the chunks can be seen
+    monkeypatch.setenv("XINYONG_SQLITE_API_CHUNK_SIZE", "2")
+    reset_settings()
+    chunks: list[int] = []
+    store_chunk = pipeline._store_chunk
+
+    def counted(**options: Any) -> int:
+        chunks.append(len(options["chunk"]))
+        return store_chunk(**options)
+
+    monkeypatch.setattr(pipeline, "_store_chunk", counted)
+    with TestClient(create_app(fresh_db.engine)) as client:
+        response = client.post(f"/api/v1/batches/{PENALTY}", json=penalty_rows(5), headers=auth(keys.unit))
+    assert response.status_code == 201, response.text
+    assert (response.json()["received"], response.json()["accepted"]) == (5, 5)
+    assert chunks == ([2, 2, 1] if fresh_db.kind == "sqlite" else [5])

@@ -235,6 +235,7 @@ async def submit_batch(resource: ResourceCode, request: Request) -> BatchResult:
     actor, unit_uscc = await run_in_threadpool(_authorise_submission, request, engine, _bearer(request), resource)
     path, filename = await _save_body(request)
     collector: IngestProcesses = request.app.state.ingest
+    settings = get_settings()
     summary = await collector.ingest(
         engine,
         path=path,
@@ -242,8 +243,12 @@ async def submit_batch(resource: ResourceCode, request: Request) -> BatchResult:
         unit_uscc=unit_uscc,
         actor=actor,
         channel="api",
-        rejects_dir=get_settings().data_dir / "rejects",
+        rejects_dir=settings.data_dir / "rejects",
         filename=filename,
+        # SQLite has one write lock: smaller transactions let a check in between (docs/benchmarks.md, "Soak").
+        chunk_size=(
+            min(settings.ingest_chunk_size, settings.sqlite_api_chunk_size) if engine.dialect.name == "sqlite" else None
+        ),
     )
 
     def rejected() -> list[tuple[int, list[str]]]:
