@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
@@ -10,6 +12,7 @@ from tests.conftest import Database
 from xinyong.accounts import service as accounts
 from xinyong.accounts.models import Role
 from xinyong.app import create_app
+from xinyong.audit import service as audit
 from xinyong.audit.service import Actor
 from xinyong.core.database import session_scope
 
@@ -115,3 +118,58 @@ def test_a_keyed_request_looks_its_key_up_once(fresh_db: Database) -> None:
         accounts.revoke_api_key(session=session, actor=Actor.cli(), prefix=issued.api_key.prefix)
     refused = client.post("/api/v1/checks", json={"code": code, "matter": "bidding"}, headers=headers)
     assert refused.status_code == 401 and "吊销" in refused.json()["message"]
+
+
+def test_a_check_takes_the_sqlite_write_lock_only_to_store_itself(fresh_db: Database) -> None:
+    """SQLite has one write lock for every writer: a check reads its key, subject, lists and records in a read
+    transaction and takes the lock only for its own two rows and the audit chain, so checks and collection do not
+    queue behind each other's reads (docs/benchmarks.md, "Soak"). On PostgreSQL a check stays one transaction."""
+    with session_scope(fresh_db.engine, write=True) as session:
+        key = accounts.create_api_key(session=session, actor=Actor.cli(), role=Role.CHECKER).key
+        code = factories.subject(session).uscc
+    client = TestClient(create_app(fresh_db.engine))
+    begun: list[bool] = []
+    under_lock: list[str] = []
+
+    def begin(conn: sa.Connection) -> None:
+        conn.info["writing"] = bool(conn.get_execution_options().get("sqlite_write"))
+        begun.append(conn.info["writing"])
+
+    def statement(conn: sa.Connection, _cursor: object, sql: str, *_args: object) -> None:
+        if conn.info.get("writing"):
+            under_lock.append(" ".join(sql.split()[:4]))
+
+    def end(conn: sa.Connection) -> None:
+        conn.info["writing"] = False
+
+    listeners: list[tuple[str, Callable[..., None]]] = [
+        ("begin", begin),
+        ("before_cursor_execute", statement),
+        ("commit", end),
+        ("rollback", end),
+    ]
+    for name, fn in listeners:
+        sa.event.listen(fresh_db.engine, name, fn)
+    try:
+        answer = client.post("/api/v1/checks", json={"code": code, "matter": "bidding"}, headers=_bearer(key))
+    finally:
+        for name, fn in listeners:
+            sa.event.remove(fresh_db.engine, name, fn)
+    assert answer.status_code == 200, answer.text
+    if fresh_db.kind == "sqlite":
+        assert begun == [False, True]  # the request's read transaction, then the short write
+        assert under_lock, "the check was not stored in a write transaction"
+        reads = [s for s in under_lock if s.startswith("SELECT") and "audit_chain_head" not in s]
+        assert not reads, f"read under the write lock: {reads}"
+    else:
+        assert begun == [False]  # one transaction (no SQLite write flag on PostgreSQL)
+    with session_scope(fresh_db.engine) as session:
+        stored = session.scalar(
+            sa.text("SELECT count(*) FROM credit_check WHERE check_no = :no"), {"no": answer.json()["check_id"]}
+        )
+        assert stored == 1
+        assert audit.verify(session=session).ok
+
+
+def _bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}

@@ -16,7 +16,7 @@ from xinyong.checks import service as checks
 from xinyong.checks.schemas import CheckCreate, FeedbackCreate, MeasureBasisUpdate
 from xinyong.checks.upload import read_upload, write_csv, write_xlsx
 from xinyong.core import clock
-from xinyong.core.deps import CurrentActor, SessionDep, require_role
+from xinyong.core.deps import CurrentActor, SessionDep, read_first, require_role, write_scope
 from xinyong.core.errors import Conflict, InvalidInput, NotFound, TooLarge, XinyongError
 from xinyong.core.settings import get_settings
 from xinyong.core.text import normalise_code
@@ -33,10 +33,12 @@ _CODE_LIKE = re.compile(r"^[0-9A-Z]{8,18}$")
 
 
 @router.post("/api/v1/checks", summary="信用核查：名单、评价等级与适用的奖惩措施（含法律依据）")
-def post_check(body: CheckCreate, session: SessionDep, actor: CurrentActor) -> dict[str, Any]:
+@read_first
+def post_check(body: CheckCreate, request: Request, session: SessionDep, actor: CurrentActor) -> dict[str, Any]:
     require_role(actor, *CHECKERS)
-    request = checks.CheckRequest(**body.model_dump())
-    return checks.run_check(session=session, actor=actor, request=request).result
+    check = checks.answer_check(session=session, actor=actor, request=checks.CheckRequest(**body.model_dump()))
+    with write_scope(request, session) as store:
+        return checks.store_check(session=store, actor=actor, check=check).result
 
 
 @router.get("/api/v1/checks/statistics", summary="联合奖惩案例统计（按部门、月份），可导出 CSV/XLSX")

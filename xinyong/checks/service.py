@@ -415,6 +415,19 @@ def run_check(
     row_no: int | None = None,
 ) -> CheckOutcome:
     """One check, stored with a snapshot of its result and audited. Raises Conflict when a name is ambiguous."""
+    check = answer_check(session=session, actor=actor, request=request, batch_no=batch_no, row_no=row_no)
+    return store_check(session=session, actor=actor, check=check)
+
+
+def answer_check(
+    *,
+    session: Session,
+    actor: Actor,
+    request: CheckRequest,
+    batch_no: str | None = None,
+    row_no: int | None = None,
+) -> Check:
+    """The answer to one check, as the (not yet stored) check that records it. Only reads ``session``."""
     _require_checker(actor)
     scenario = _scenarios().get(request.matter)
     matters, measures = _catalog(session)
@@ -476,8 +489,13 @@ def run_check(
         batch_no=batch_no,
         row_no=row_no,
     )
-    # No flush of its own: the check number is made here, so the audit row needs nothing from the database and
-    # audit.record's flush writes both rows in one unit of work.
+    return check
+
+
+def store_check(*, session: Session, actor: Actor, check: Check) -> CheckOutcome:
+    """Store the check ``answer_check`` made and audit it: the only writes of a check."""
+    # No flush of its own: the check number is made by answer_check, so the audit row needs nothing from the
+    # database and audit.record's flush writes both rows in one unit of work.
     session.add(check)
     audit.record(
         session=session,
@@ -486,7 +504,7 @@ def run_check(
         target_type="credit_check",
         target_id=check.check_no,
         subject_id=check.subject_id,
-        purpose=f"信用核查：{matter.name}",
+        purpose=f"信用核查：{check.result['matter']['name']}",
     )
     return CheckOutcome(check=check, result=check_view(check))
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -15,6 +16,25 @@ from xinyong.audit.service import Actor
 from xinyong.core.database import session_scope
 from xinyong.core.errors import Forbidden, Unauthenticated
 
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+_READ_FIRST: set[Callable[..., Any]] = set()
+
+
+def read_first(endpoint: Endpoint) -> Endpoint:
+    """Mark an endpoint that reads first and writes only at the end, inside ``write_scope``.
+
+    On SQLite its request's session is then a read transaction and the writes get a short transaction of their own,
+    so the reads do not hold the database's one write lock: a check held it through its key lookup, its queries and
+    the building of its answer, and checks queued behind each other (docs/benchmarks.md, "Soak"). Elsewhere nothing
+    changes: one transaction per request.
+    """
+    _READ_FIRST.add(endpoint)
+    return endpoint
+
+
+def _writes_apart(request: Request) -> bool:
+    return request.app.state.engine.dialect.name == "sqlite" and request.scope.get("endpoint") in _READ_FIRST
+
 
 def get_session(request: Request) -> Iterator[Session]:
     """One transaction per request: committed when the endpoint returns, rolled back when it raises.
@@ -22,9 +42,20 @@ def get_session(request: Request) -> Iterator[Session]:
     ``scope="function"`` below makes the commit happen before the response is sent, so a client never gets a success
     for data that then failed to commit, and a browser that follows a redirect after a POST sees what it just wrote.
     """
-    write = request.method not in ("GET", "HEAD", "OPTIONS")
+    write = request.method not in ("GET", "HEAD", "OPTIONS") and not _writes_apart(request)
     with session_scope(request.app.state.engine, write=write) as session:
         yield session
+
+
+@contextmanager
+def write_scope(request: Request, session: Session) -> Iterator[Session]:
+    """Where a ``read_first`` endpoint writes: its own short write transaction on SQLite (committed when the block
+    ends), the request's ``session`` elsewhere."""
+    if not _writes_apart(request):
+        yield session
+        return
+    with session_scope(request.app.state.engine, write=True) as store:
+        yield store
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
