@@ -414,8 +414,9 @@ def prewarm(engine: sa.Engine) -> float:
             conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_prewarm"))
             relations = conn.scalars(
                 sa.text(
-                    "SELECT c.oid::regclass::text FROM pg_class c WHERE c.oid = ANY(:t::regclass[]) "
-                    "UNION SELECT i.indexrelid::regclass::text FROM pg_index i WHERE i.indrelid = ANY(:t::regclass[])"
+                    "SELECT c.oid::regclass::text FROM pg_class c WHERE c.oid = ANY(CAST(:t AS regclass[])) "
+                    "UNION SELECT i.indexrelid::regclass::text FROM pg_index i "
+                    "WHERE i.indrelid = ANY(CAST(:t AS regclass[]))"
                 ),
                 {"t": list(WARM_TABLES)},
             ).all()
