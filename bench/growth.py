@@ -522,7 +522,8 @@ def plot(png: Path = PNG) -> Path:
             xs = [r for r, _ in points]
             color = styles[engine_kind]
             if key in ("search", "subject_page", "check"):
-                ax.plot(xs, [m["http"][key]["p95"] for _, m in points], "o-", color=color, label=f"{engine_kind} HTTP")
+                ax.plot(xs, [m["http"][key]["p95"] for _, m in points], "o-", color=color,
+                        label=f"{engine_kind} HTTP, cold start")  # fmt: skip
                 ax.plot(xs, [m["raw"][key]["p95"] for _, m in points], "o--", color=color, alpha=0.5,
                         label=f"{engine_kind} raw query")  # fmt: skip
                 warm = [(x, m["warm"]) for x, (_, m) in zip(xs, points, strict=True) if "warm" in m]
