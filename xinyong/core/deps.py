@@ -18,6 +18,7 @@ from xinyong.core.errors import Forbidden, Unauthenticated
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 _READ_FIRST: set[Callable[..., Any]] = set()
+_WRITES_APART = "xinyong.writes_apart"  # session.info key: get_session opened this session to read only
 
 
 def read_first(endpoint: Endpoint) -> Endpoint:
@@ -42,8 +43,10 @@ def get_session(request: Request) -> Iterator[Session]:
     ``scope="function"`` below makes the commit happen before the response is sent, so a client never gets a success
     for data that then failed to commit, and a browser that follows a redirect after a POST sees what it just wrote.
     """
-    write = request.method not in ("GET", "HEAD", "OPTIONS") and not _writes_apart(request)
+    apart = _writes_apart(request)
+    write = request.method not in ("GET", "HEAD", "OPTIONS") and not apart
     with session_scope(request.app.state.engine, write=write) as session:
+        session.info[_WRITES_APART] = apart
         yield session
 
 
@@ -51,7 +54,7 @@ def get_session(request: Request) -> Iterator[Session]:
 def write_scope(request: Request, session: Session) -> Iterator[Session]:
     """Where a ``read_first`` endpoint writes: its own short write transaction on SQLite (committed when the block
     ends), the request's ``session`` elsewhere."""
-    if not _writes_apart(request):
+    if not session.info.get(_WRITES_APART):  # this session writes: PostgreSQL, or a session given another way
         yield session
         return
     with session_scope(request.app.state.engine, write=True) as store:
