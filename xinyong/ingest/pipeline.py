@@ -476,19 +476,19 @@ def _refresh_statistics(engine: Engine, chunks_this_run: int, rows_this_run: int
         conn.commit()
 
 
-def _chunk_record_ids(session: Session, *, batch_id: str, now: dt.datetime) -> list[int]:
-    """The records this chunk wrote: exactly those of its batch stamped with the chunk's time.
+def chunk_records(*, batch_id: str, now: dt.datetime) -> sa.Select[int]:
+    """The records a chunk wrote: exactly those of its batch stamped with the chunk's time.
 
     By batch alone (a batch has one resource): with the resource as a second term, SQLite without planner statistics
     (a database collected into but not yet analysed by the worker's daily PRAGMA optimize) chose the resource's index
     and read every record of the resource for every chunk, while holding the write lock — 40 ms of a 200-row chunk
     at 40,000 records and growing with them (docs/benchmarks.md, "Soak"). ``batch_id = …`` leaves one index.
     """
-    return list(session.scalars(chunk_records(batch_id=batch_id, now=now)))
-
-
-def chunk_records(*, batch_id: str, now: dt.datetime) -> sa.Select[int]:
     return sa.select(Record.id).where(Record.batch_id == batch_id, Record.updated_at == now)
+
+
+def _chunk_record_ids(session: Session, *, batch_id: str, now: dt.datetime) -> list[int]:
+    return list(session.scalars(chunk_records(batch_id=batch_id, now=now)))
 
 
 def _sync_list_entries(*, session: Session, batch_id: str, now: dt.datetime) -> None:
