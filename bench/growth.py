@@ -23,7 +23,7 @@ For each size (records; subjects = records / 10 unless ``--subjects-ratio`` says
    built (recorded by the build phase) and again when measured.
 
 The database is dropped after its size is measured unless ``--keep``. Results go to
-``var/bench/growth-<engine>.json`` (one entry per size, merged with earlier runs) and the curves to
+``bench/results/growth-<engine>.json`` (one entry per size, merged with earlier runs; committed) and the curves to
 ``docs/growth.png`` (log-x; latencies p95, ingest rows/s, evaluation seconds, bytes per record).
 Run the measurement under the shared lock (``flock /work/wt/bench.lock …``) with ``--phase measure`` after a
 ``--phase build`` outside it, or everything at once with the default ``--phase all``.
@@ -62,7 +62,8 @@ from xinyong.core.database import create_db_engine, session_scope  # noqa: E402
 from xinyong.core.settings import get_settings, reset_settings  # noqa: E402
 
 PG = os.environ.get("XINYONG_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
-OUT = ROOT / "var" / "bench"
+# Results are kept in the repository (a fresh clone can redraw the curves and print the table); databases are not.
+OUT = ROOT / "bench" / "results"
 PNG = ROOT / "docs" / "growth.png"
 SEED = 20250101
 
