@@ -98,7 +98,9 @@ TARGETS = [
     (("check",), "p99", 20.0),
 ]
 CJK = re.compile(r"[\u4e00-\u9fff]")
-SERVER_TIMING = re.compile(r"\bapp;dur=([0-9.]+)")
+SERVER_TIMING = re.compile(r"\b(\w+);dur=([0-9.]+)")
+# The parts of the app's time in its Server-Timing header (xinyong/core/timing.py), after app itself.
+PARTS = ("db", "commit", "lock")
 
 
 # --- data ----------------------------------------------------------------------------------------------------------
@@ -362,6 +364,8 @@ class Tally:
     # What the app itself took (its Server-Timing header): the rest of a latency is loopback and the load generator,
     # which shares the machine's cores with the server.
     server: dict[str, list[float]] = field(default_factory=lambda: {op: [] for op in OPERATIONS})
+    # (latency, app, db, commit, lock) of each request, in seconds: what the slowest ones spent their time on.
+    parts: dict[str, list[tuple[float, ...]]] = field(default_factory=lambda: {op: [] for op in OPERATIONS})
     errors: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OPERATIONS, 0))
     samples: list[str] = field(default_factory=list)
     batches: int = 0
@@ -430,9 +434,11 @@ class Load:
             self.tally.error(op, f"{method} {url}: HTTP {response.status_code} {response.text[:300]}")
             return None
         self.tally.latencies[op].append(elapsed)
-        timing = SERVER_TIMING.search(response.headers.get("server-timing", ""))
-        if timing:
-            self.tally.server[op].append(float(timing.group(1)) / 1000)
+        header = response.headers.get("server-timing", "")
+        timing = {name: float(ms) / 1000 for name, ms in SERVER_TIMING.findall(header)}
+        if "app" in timing:
+            self.tally.server[op].append(timing["app"])
+            self.tally.parts[op].append((elapsed, timing["app"], *(timing.get(part, 0.0) for part in PARTS)))
         return response
 
     def _subject(self, rng: random.Random) -> tuple[str, str]:
@@ -613,8 +619,23 @@ def _pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] * 1000
 
 
+def _tail(parts: list[tuple[float, ...]]) -> dict[str, float]:
+    """Where the slowest 1 % of requests (by the client's latency) spent it, in mean milliseconds: outside the app
+    (loopback, the server's event loop and the load generator, which share the cores), and inside it the wait for
+    SQLite's write lock, the database's statements, the commit, and the rest (Python, and waiting for a core)."""
+    if not parts:
+        return {}
+    slowest = sorted(parts, reverse=True)[: max(1, len(parts) // 100)]
+    mean = [sum(column) / len(slowest) * 1000 for column in zip(*slowest, strict=True)]
+    latency, app, db, commit, lock = mean
+    return {
+        "requests": len(slowest), "latency": latency, "outside_app": latency - app, "lock": lock, "db": db,
+        "commit": commit, "rest_of_app": app - db - commit - lock,
+    }  # fmt: skip
+
+
 def report(world: World, tally: Tally, checks: dict[str, dict[str, Any]], seconds: float) -> dict[str, Any]:
-    ops = {}
+    ops: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         lat = tally.latencies[op]
         ops[op] = {
@@ -628,6 +649,7 @@ def report(world: World, tally: Tally, checks: dict[str, dict[str, Any]], second
             "server_p50_ms": _pct(tally.server[op], 50),
             "server_p95_ms": _pct(tally.server[op], 95),
             "server_p99_ms": _pct(tally.server[op], 99),
+            "slowest_1pct": _tail(tally.parts[op]),
         }
     targets = []
     for names, stat, limit in TARGETS:
@@ -682,6 +704,13 @@ def table(result: dict[str, Any]) -> str:
             f"{op:16} {s['requests']:9,} {s['errors']:7} {s['per_s']:7.2f} {s['p50_ms']:8.1f} {s['p95_ms']:8.1f} "
             f"{s['p99_ms']:8.1f} {s['max_ms']:8.1f}   {server}"
         )
+    lines += ["", "slowest 1 % (mean ms): latency = outside the app + lock wait + statements + commit + rest of app"]
+    for op, s in result["operations"].items():
+        if t := s.get("slowest_1pct"):
+            lines.append(
+                f"  {op:16} {t['latency']:6.1f} = {t['outside_app']:5.1f} + {t['lock']:5.1f} + {t['db']:5.1f} + "
+                f"{t['commit']:5.1f} + {t['rest_of_app']:5.1f}   ({t['requests']} requests)"
+            )
     i = result["ingest"]
     lines += [
         "",

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from xinyong import __version__, hooks
 from xinyong.accounts import access
+from xinyong.core import timing
 from xinyong.core.database import get_engine, unavailable_reason
 from xinyong.core.errors import XinyongError
 from xinyong.core.logging import configure_logging, get_logger
@@ -81,6 +82,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.add_middleware(BodyLimit)  # every request body bounded before anything reads it (xinyong/web/limits.py)
     app.add_middleware(SecurityHeaders, https=settings.public_url.startswith("https://"))
     if settings.server_timing:
+        timing.instrument(app.state.engine)
         app.add_middleware(ServerTiming)  # outermost: the whole of the app's time
     return app
 

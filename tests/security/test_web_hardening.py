@@ -50,7 +50,13 @@ def test_server_timing_only_when_switched_on(world: World, monkeypatch: pytest.M
     client = TestClient(create_app(world.client.app.state.engine))  # type: ignore[attr-defined]
     for url in ("/", "/api/v1/subjects?q=甲", "/no-such-page"):
         timing = client.get(url).headers["server-timing"]
-        assert re.fullmatch(r"app;dur=[0-9]+\.[0-9]", timing), timing
+        assert re.fullmatch(r"app;dur=[0-9]+\.[0-9](, (db|commit|lock);dur=[0-9]+\.[0-9]){3}", timing), timing
+        parts = {name: float(ms) for name, ms in re.findall(r"(\w+);dur=([0-9.]+)", timing)}
+        assert list(parts) == ["app", "db", "commit", "lock"]
+        # The parts are inside the app's time (each rounded to 0.1 ms), and a search is not free of statements.
+        assert parts["db"] + parts["commit"] + parts["lock"] <= parts["app"] + 0.2, timing
+        if url.startswith("/api/v1/subjects"):
+            assert parts["db"] > 0, timing
 
 
 def test_templates_have_no_inline_script() -> None:

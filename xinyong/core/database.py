@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from xinyong.core import timing
 from xinyong.core.settings import get_settings
 
 NAMING = {
@@ -118,21 +119,22 @@ def _begin_immediate(conn: sa.Connection, *, busy_ms: int) -> None:
     check that finds a batch's chunk holding the lock for 10 ms waits up to 20 ms more after it is free; under a
     steady stream of batches that backoff was most of the check's tail (docs/benchmarks.md, "Soak"). The handler
     stays on for what else may meet a lock (a deferred reader's upgrade, a checkpoint)."""
-    raw = cast(sqlite3.Connection, conn.connection.driver_connection)
-    _set_busy_timeout(raw, 0)
-    try:
-        deadline = time.monotonic() + busy_ms / 1000
-        while True:
-            try:
-                raw.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if "database is locked" not in str(exc) or time.monotonic() >= deadline:
-                    break
-            time.sleep(_WRITE_LOCK_POLL)
-        conn.exec_driver_sql("BEGIN IMMEDIATE")  # once more through SQLAlchemy: a failure is its error, as before
-    finally:
-        _set_busy_timeout(raw, busy_ms)
+    with timing.timed("lock"):
+        raw = cast(sqlite3.Connection, conn.connection.driver_connection)
+        _set_busy_timeout(raw, 0)
+        try:
+            deadline = time.monotonic() + busy_ms / 1000
+            while True:
+                try:
+                    raw.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if "database is locked" not in str(exc) or time.monotonic() >= deadline:
+                        break
+                time.sleep(_WRITE_LOCK_POLL)
+            conn.exec_driver_sql("BEGIN IMMEDIATE")  # once more through SQLAlchemy: a failure is its error, as before
+        finally:
+            _set_busy_timeout(raw, busy_ms)
 
 
 BUSY_MESSAGE = "系统繁忙，请稍后再试"
@@ -194,7 +196,10 @@ def session_scope(engine: Engine | None = None, *, write: bool = False) -> Itera
     with Session(bind=bind, expire_on_commit=False, autoflush=False) as session:
         try:
             yield session
-            session.commit()
+            if timing.active():  # the statements the flush sends are ``db``; the commit alone is ``commit``
+                session.flush()
+            with timing.timed("commit"):
+                session.commit()
         except BaseException:
             session.rollback()
             raise

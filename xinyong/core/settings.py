@@ -67,8 +67,9 @@ class Settings(BaseSettings):
     )
     server_timing: bool = Field(
         default=False,
-        description="Add Server-Timing: app;dur=<ms> to every response (for measuring; it tells clients how long the "
-        "server worked, so it is off by default).",
+        description="Add Server-Timing: app;dur=<ms> to every response, with the parts spent in database statements, "
+        "the commit and SQLite's write lock (for measuring; it tells clients how long the server worked, so it is off "
+        "by default).",
     )
     disclosure_rules: Path | None = Field(
         default=None,
