@@ -77,6 +77,11 @@ def create_db_engine(url: str | None = None, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
+    # No JIT compilation. PostgreSQL compiles any plan estimated above 100,000 cost units, and a lookup by record id
+    # has no partition key, so its estimate grows with the partitions and the rows: at 50M records a chunk's notice
+    # query (2,000 ids) crossed it and spent 1.8 s compiling to run in 40 ms. Collection ran at 750 rows/s with JIT
+    # and 1,741 without, on the same database in the same hour (docs/benchmarks.md, "Growth", session 7).
+    kwargs["connect_args"] = {"options": "-c jit=off", **kwargs.get("connect_args", {})}
     return sa.create_engine(url, **kwargs)
 
 
