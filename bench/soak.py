@@ -40,7 +40,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import datetime as dt
+import itertools
 import json
 import os
 import random
@@ -366,6 +368,8 @@ class Tally:
     server: dict[str, list[float]] = field(default_factory=lambda: {op: [] for op in OPERATIONS})
     # (latency, app, db, commit, lock) of each request, in seconds: what the slowest ones spent their time on.
     parts: dict[str, list[tuple[float, ...]]] = field(default_factory=lambda: {op: [] for op in OPERATIONS})
+    # (start, end) on the client's clock of each answered request: which ones ran while a batch was being collected.
+    spans: dict[str, list[tuple[float, float]]] = field(default_factory=lambda: {op: [] for op in OPERATIONS})
     errors: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OPERATIONS, 0))
     samples: list[str] = field(default_factory=list)
     batches: int = 0
@@ -434,6 +438,7 @@ class Load:
             self.tally.error(op, f"{method} {url}: HTTP {response.status_code} {response.text[:300]}")
             return None
         self.tally.latencies[op].append(elapsed)
+        self.tally.spans[op].append((started, started + elapsed))
         header = response.headers.get("server-timing", "")
         timing = {name: float(ms) / 1000 for name, ms in SERVER_TIMING.findall(header)}
         if "app" in timing:
@@ -635,12 +640,29 @@ def _tail(parts: list[tuple[float, ...]], low: float, high: float) -> dict[str, 
     }  # fmt: skip
 
 
+def _beside_batches(spans: list[tuple[float, float]], batches: list[tuple[float, float]]) -> dict[str, Any]:
+    """Latency of the requests that overlapped a batch being collected (a POST to the batch API in flight) against
+    those that did not: whether a tail is the cores shared with collection."""
+    batches = sorted(batches)
+    starts = [start for start, _ in batches]
+    ends = list(itertools.accumulate((end for _, end in batches), max))  # latest end among batches begun so far
+    during, apart = [], []
+    for start, end in spans:
+        i = bisect.bisect_left(starts, end)  # batches that began before this request ended
+        (during if i and ends[i - 1] > start else apart).append(end - start)
+    return {
+        name: {"requests": len(group), "p50_ms": _pct(group, 50), "p99_ms": _pct(group, 99)}
+        for name, group in (("during_batches", during), ("apart", apart))
+    }
+
+
 # (key in the report, percentile band, label in the table)
 TAIL_BANDS = [("around_p99", 98.5, 99.5, "p98.5–p99.5"), ("slowest_1pct", 99.0, 100.0, "slowest 1 %")]
 
 
 def report(world: World, tally: Tally, checks: dict[str, dict[str, Any]], seconds: float) -> dict[str, Any]:
     ops: dict[str, dict[str, Any]] = {}
+    batch_spans = [span for op in OPERATIONS if op.startswith("ingest") for span in tally.spans[op]]
     for op in OPERATIONS:
         lat = tally.latencies[op]
         ops[op] = {
@@ -655,6 +677,7 @@ def report(world: World, tally: Tally, checks: dict[str, dict[str, Any]], second
             "server_p95_ms": _pct(tally.server[op], 95),
             "server_p99_ms": _pct(tally.server[op], 99),
             **{key: _tail(tally.parts[op], low, high) for key, low, high, _ in TAIL_BANDS},
+            "beside_batches": _beside_batches(tally.spans[op], batch_spans),
         }
     targets = []
     for names, stat, limit in TARGETS:
@@ -717,6 +740,14 @@ def table(result: dict[str, Any]) -> str:
                     f"  {op:16} {label:12} {t['latency']:6.1f} = {t['outside_app']:5.1f} + {t['lock']:5.1f} + "
                     f"{t['db']:5.1f} + {t['commit']:5.1f} + {t['rest_of_app']:5.1f}   ({t['requests']} requests)"
                 )
+    lines += ["", "while a batch was being collected / apart: requests, p50, p99 (ms)"]
+    for op, s in result["operations"].items():
+        if not op.startswith("ingest") and (b := s.get("beside_batches")):
+            d, a = b["during_batches"], b["apart"]
+            lines.append(
+                f"  {op:16} {d['requests']:6,} {d['p50_ms']:6.1f} {d['p99_ms']:6.1f}   /  "
+                f"{a['requests']:6,} {a['p50_ms']:6.1f} {a['p99_ms']:6.1f}"
+            )
     i = result["ingest"]
     lines += [
         "",
