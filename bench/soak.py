@@ -67,6 +67,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.checks import bulk_load, name_of, uscc_of  # noqa: E402  (the one bulk loader of subjects)
+from xinyong.core.timing import PARTS  # noqa: E402  (the parts of the app's time in its Server-Timing header)
 from xinyong.subjects.codes import USCC_ALPHABET, make_uscc  # noqa: E402
 
 TODAY = "2026-06-15"
@@ -101,8 +102,6 @@ TARGETS = [
 ]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 SERVER_TIMING = re.compile(r"\b(\w+);dur=([0-9.]+)")
-# The parts of the app's time in its Server-Timing header (xinyong/core/timing.py), after app itself.
-PARTS = ("db", "commit", "lock")
 
 
 # --- data ----------------------------------------------------------------------------------------------------------
@@ -630,7 +629,8 @@ def _tail(parts: list[tuple[float, ...]], low: float, high: float) -> dict[str, 
     and inside it the wait for SQLite's write lock, the database's statements, the commit, and the rest (Python, and
     waiting for a core). From 98.5 to 99.5 these are the requests that set the p99; from 99 to 100, the slowest 1 %."""
     ranked = sorted(parts)
-    band = ranked[int(len(ranked) * low / 100) : max(int(len(ranked) * low / 100) + 1, int(len(ranked) * high / 100))]
+    first = int(len(ranked) * low / 100)
+    band = ranked[first : max(first + 1, int(len(ranked) * high / 100))]
     if not band:
         return {}
     latency, app, db, commit, lock = (sum(column) / len(band) * 1000 for column in zip(*band, strict=True))
