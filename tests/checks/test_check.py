@@ -239,6 +239,9 @@ def test_the_check_shows_the_grade_once_evaluated_and_answers_scenarios(session:
     after = _check(session, "government_procurement", code=company.uscc)
     assert after["grade"] is not None
     assert after["grade"] == evaluation.grade_for(session=session, subject_id=company.id)
+    # By USCC the grade is read with the subject in one statement; a candidate picked after a name search reads it
+    # in a statement of its own.
+    assert _check(session, "government_procurement", subject_id=company.id)["grade"] == after["grade"]
     assert after["grade"]["grade"] in {"A", "B", "C", "D"}
     scenario = _check(session, "xinyiyue", code=company.uscc)
     assert scenario["matter"]["code"] == "xinyiyue"

@@ -57,6 +57,28 @@ def test_intact_chain_verifies_and_triggers_still_refuse(fresh_db: Database) -> 
         conn.exec_driver_sql("DELETE FROM audit_event")
 
 
+def test_appending_reads_the_head_and_inserts_and_the_database_moves_the_head(fresh_db: Database) -> None:
+    _write(fresh_db, n=1)
+    seen: list[str] = []
+
+    def statement(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
+        seen.append(" ".join(sql.split()[:3]))
+
+    sa.event.listen(fresh_db.engine, "before_cursor_execute", statement)
+    try:
+        _write(fresh_db, n=1)
+    finally:
+        sa.event.remove(fresh_db.engine, "before_cursor_execute", statement)
+    # One round trip less per audited write than an UPDATE from the app (migration 0015's trigger does it).
+    audit_statements = [s for s in seen if "audit" in s]
+    assert audit_statements == ["SELECT audit_chain_head.id, audit_chain_head.last_id,", "INSERT INTO audit_event"]
+    with fresh_db.engine.connect() as conn:
+        head = conn.execute(sa.text("SELECT last_id, last_hash FROM audit_chain_head WHERE id = 1")).one()
+        last = conn.execute(sa.text("SELECT id, hash FROM audit_event ORDER BY id DESC LIMIT 1")).one()
+    assert tuple(head) == tuple(last)
+    assert _verify(fresh_db).ok
+
+
 def test_edit_is_named(fresh_db: Database) -> None:
     _write(fresh_db)
     third = _ids(fresh_db)[2]

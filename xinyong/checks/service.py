@@ -276,6 +276,12 @@ class NameMatch:
 
 # Statements of the check's hot path, built once: constructing them per call cost more than running them.
 _SUBJECT_BY_USCC = sa.select(Subject).where(Subject.uscc == sa.bindparam("uscc"))
+# A check by USCC (most checks) reads the subject and its grade in one statement: one round trip less, and round trips
+# are what the check's tail under load is made of (docs/benchmarks.md, "Soak", session 8).
+_SUBJECT_AND_GRADE_BY_USCC = evaluation.with_grade(sa.select(Subject), Subject.id).where(
+    Subject.uscc == sa.bindparam("uscc")
+)
+_NOT_READ: Any = object()  # _resolve did not read the grade with the subject
 _OBJECTION_RECORDS = (
     sa.select(Record.id, Resource.name, Record.doc_no, Record.decision_date)
     .join(Resource, Resource.id == Record.resource_id)
@@ -437,7 +443,9 @@ def answer_check(
         else get_matter(session=session, matter=request.matter, matters=matters)
     )
     today = clock.today()
-    subject, query = _resolve(session=session, request=request)
+    subject, query, grade = _resolve(session=session, request=request)
+    if grade is _NOT_READ:
+        grade = grade_of(session=session, subject_id=subject.id) if subject else None
     person_id = query.pop("_id_number", None)
     company = None
     if request.person_name and request.company:
@@ -449,7 +457,7 @@ def answer_check(
             "by": "name" if "score" in query else "code" if "code" in query else "id",
             "score": query.get("score"),
         },
-        "grade": grade_of(session=session, subject_id=subject.id) if subject else None,
+        "grade": grade,
         "entries": [],
         "measures": [],
         "objection_records": [],
@@ -518,31 +526,37 @@ def check_view(check: Check) -> dict[str, Any]:
     }
 
 
-def _resolve(*, session: Session, request: CheckRequest) -> tuple[Subject | None, dict[str, Any]]:
+def _resolve(*, session: Session, request: CheckRequest) -> tuple[Subject | None, dict[str, Any], Any]:
+    """(subject or None, the query as stored, the subject's grade if it was read with the subject, else _NOT_READ)."""
     if request.subject_id is not None:
         subject = session.get(Subject, request.subject_id)
         if subject is None:
             raise NotFound(f"主体 {request.subject_id} 不存在")
-        return subject, {"subject_id": subject.id, "name": request.name}
+        return subject, {"subject_id": subject.id, "name": request.name}, _NOT_READ
     if request.code:
+        uscc = normalise_code(request.code)
+        if len(uscc) == 18 and uscc_error(uscc) is None:
+            params = {"uscc": uscc, "model_code": evaluation.current_model_code()}
+            row = session.execute(_SUBJECT_AND_GRADE_BY_USCC, params).first()
+            return (row[0], {"code": uscc}, evaluation.grade_view(row[1:])) if row else (None, {"code": uscc}, None)
         subject, code = find_by_code(session=session, code=request.code)
         is_person_id = len(code) == 18 and uscc_error(code) is not None
         query: dict[str, Any] = {"code": mask_id_number(code) if is_person_id else code}
         if is_person_id:
             query["_id_number"] = code
-        return subject, query
+        return subject, query, _NOT_READ
     if request.person_name and request.company:
-        return None, {"person_name": request.person_name, "company": request.company}
+        return None, {"person_name": request.person_name, "company": request.company}, _NOT_READ
     if request.name:
         matches = match_name(session=session, name=request.name)
         if not matches:
-            return None, {"name": normalise_name(request.name)}
+            return None, {"name": normalise_name(request.name)}, _NOT_READ
         if is_ambiguous(matches):
             raise Conflict(
                 f"名称「{normalise_name(request.name)}」匹配到 {len(matches)} 个可能的主体，请确认后再核查",
                 candidates=[_candidate(m) for m in matches],
             )
-        return matches[0].subject, {"name": normalise_name(request.name), "score": matches[0].score}
+        return matches[0].subject, {"name": normalise_name(request.name), "score": matches[0].score}, _NOT_READ
     raise InvalidInput("请提供 code（统一社会信用代码或身份证号）或 name（名称）")
 
 

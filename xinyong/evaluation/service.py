@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -537,15 +537,16 @@ def _evidence(
 
 
 # Plain columns rather than two ORM entities, built once: this runs on every credit check.
+_GRADE_COLUMNS = (
+    EvaluationCurrent.grade,
+    EvaluationCurrent.score,
+    EvaluationModel.code,
+    EvaluationModel.version,
+    EvaluationModel.name,
+    EvaluationCurrent.evaluated_at,
+)
 _GRADE_FOR = (
-    sa.select(
-        EvaluationCurrent.grade,
-        EvaluationCurrent.score,
-        EvaluationModel.code,
-        EvaluationModel.version,
-        EvaluationModel.name,
-        EvaluationCurrent.evaluated_at,
-    )
+    sa.select(*_GRADE_COLUMNS)
     .join(EvaluationModel, EvaluationModel.id == EvaluationCurrent.model_id)
     .where(
         EvaluationCurrent.model_code == sa.bindparam("model_code"),
@@ -554,15 +555,29 @@ _GRADE_FOR = (
 )
 
 
-def grade_for(*, session: Session, subject_id: int, model: str | None = None) -> dict[str, Any] | None:
-    """The subject's current grade under a model (default: XINYONG_EVALUATION_MODEL), or None if not evaluated.
+def with_grade(query: sa.Select[Any], subject_id: sa.ColumnElement[int]) -> sa.Select[Any]:
+    """``query`` with the current grade of subject ``subject_id`` as six more columns (NULL when not evaluated), read
+    by ``grade_view``; bind ``model_code`` (``current_model_code``). The check gets its subject and the subject's
+    grade in one round trip this way."""
+    on = sa.and_(EvaluationCurrent.subject_id == subject_id, EvaluationCurrent.model_code == sa.bindparam("model_code"))
+    return (
+        query.add_columns(*_GRADE_COLUMNS)
+        .outerjoin(EvaluationCurrent, on)
+        .outerjoin(EvaluationModel, EvaluationModel.id == EvaluationCurrent.model_id)
+    )
 
-    For the check result: {"grade", "score", "model", "model_version", "model_name", "evaluated_at"}."""
-    code = model or get_settings().evaluation_model
-    found = session.execute(_GRADE_FOR, {"model_code": code, "subject_id": subject_id}).one_or_none()
-    if found is None:
+
+def current_model_code() -> str:
+    return get_settings().evaluation_model
+
+
+def grade_view(columns: Sequence[Any]) -> dict[str, Any] | None:
+    """The grade as the check result shows it, from the columns of ``_GRADE_COLUMNS``; None when not evaluated.
+
+    {"grade", "score", "model", "model_version", "model_name", "evaluated_at"}."""
+    grade, score, model_code, version, name, evaluated_at = columns
+    if grade is None:
         return None
-    grade, score, model_code, version, name, evaluated_at = found
     return {
         "grade": grade,
         "score": score,
@@ -571,6 +586,13 @@ def grade_for(*, session: Session, subject_id: int, model: str | None = None) ->
         "model_name": name,
         "evaluated_at": evaluated_at.isoformat(),
     }
+
+
+def grade_for(*, session: Session, subject_id: int, model: str | None = None) -> dict[str, Any] | None:
+    """The subject's current grade under a model (default: XINYONG_EVALUATION_MODEL), or None if not evaluated."""
+    code = model or current_model_code()
+    found = session.execute(_GRADE_FOR, {"model_code": code, "subject_id": subject_id}).one_or_none()
+    return None if found is None else grade_view(found)
 
 
 def public_grade(*, session: Session, subject_id: int) -> dict[str, Any] | None:
