@@ -22,6 +22,7 @@ from xinyong.core import timing
 from xinyong.core.database import get_engine, unavailable_reason
 from xinyong.core.errors import XinyongError
 from xinyong.core.logging import configure_logging, get_logger
+from xinyong.core.migrate import SchemaOutdated, require_current
 from xinyong.core.settings import get_settings
 from xinyong.ingest.offload import IngestProcesses
 from xinyong.web import csrf
@@ -59,6 +60,15 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            require_current(app.state.engine)
+        except SchemaOutdated as exc:
+            log.error("schema outdated", error=exc.message)
+            raise
+        except DBAPIError as exc:
+            # Down at start: serve anyway; requests get the clean 503 until it is back, and the revision is the one
+            # the last start saw.
+            log.warning("database unavailable at start, schema not checked", error=str(exc.orig).splitlines()[0:1])
         yield
         collector.shutdown()
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from xinyong.audit import service as audit
 from xinyong.audit.service import Actor
@@ -555,7 +555,7 @@ _GRADE_FOR = (
 )
 
 
-def with_grade(query: sa.Select[Any], subject_id: sa.ColumnElement[int]) -> sa.Select[Any]:
+def with_grade(query: sa.Select[Any], subject_id: sa.ColumnElement[int] | InstrumentedAttribute[int]) -> sa.Select[Any]:
     """``query`` with the current grade of subject ``subject_id`` as six more columns (NULL when not evaluated), read
     by ``grade_view``; bind ``model_code`` (``current_model_code``). The check gets its subject and the subject's
     grade in one round trip this way."""

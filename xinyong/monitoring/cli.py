@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from xinyong.core.database import get_engine
+from xinyong.core.migrate import require_current
 from xinyong.monitoring import worker
 
 
@@ -20,6 +21,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """定时任务：期限提醒、增量评价、订阅推送、监测月报、治理扫描、报送量预警（每周期只执行一次）。"""
         engine = get_engine()
+        require_current(engine)
         if once:
             for outcome in worker.run_due(engine, only=job):
                 typer.echo(

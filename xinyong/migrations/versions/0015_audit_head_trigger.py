@@ -48,10 +48,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     # The code of revision 0014 updates the head itself.
-    op.execute("DROP TRIGGER IF EXISTS audit_event_advance_head" + (" ON audit_event" if _pg() else ""))
-    if _pg():
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS audit_event_advance_head ON audit_event")
         op.execute("DROP FUNCTION IF EXISTS audit_event_advance_head()")
-
-
-def _pg() -> bool:
-    return op.get_bind().dialect.name == "postgresql"
+    else:
+        op.execute("DROP TRIGGER IF EXISTS audit_event_advance_head")
