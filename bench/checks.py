@@ -207,6 +207,7 @@ def run_wrk(url: str, codes: Path, workdir: Path, args: argparse.Namespace) -> d
             "--no-access-log",
         ],
         env=env,
+        cwd=ROOT,  # ``python -m`` puts the working directory ahead of PYTHONPATH: serve this checkout's code
     )
     try:
         deadline = time.time() + 60

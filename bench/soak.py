@@ -321,7 +321,9 @@ def serve(world: World, *, workers: int, log: Path) -> Iterator[str]:
     cmd = [sys.executable, "-m", "uvicorn", "--factory", "xinyong.app:create_app", "--host", "127.0.0.1",
            "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"]  # fmt: skip
     with log.open("wb") as out:
-        server = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        # cwd=ROOT: ``python -m`` puts the working directory first on sys.path, ahead of PYTHONPATH, so a soak of one
+        # checkout started from another's directory served the other's code (it happened, session 8).
+        server = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
         base = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 90
@@ -583,7 +585,7 @@ def integrity(world: World, tally: Tally) -> dict[str, dict[str, Any]]:
     verify = subprocess.run(
         [sys.executable, "-m", "xinyong", "audit", "verify"],
         env={**os.environ, "XINYONG_DATABASE_URL": world.url, "PYTHONPATH": str(ROOT)},
-        capture_output=True, text=True,
+        capture_output=True, text=True, cwd=ROOT,
     )  # fmt: skip
     out = (verify.stdout + verify.stderr).strip()
     return {

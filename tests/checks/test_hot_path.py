@@ -161,3 +161,15 @@ def test_serve_with_workers_answers_checks(fresh_db: Database) -> None:
     assert unauthenticated.status_code == 401
     with session_scope(fresh_db.engine) as session:
         assert session.scalar(sa.select(sa.func.count(Check.id))) == 6
+
+
+def test_the_statement_benchmark_counts_what_a_check_sends(fresh_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """bench/check_statements.py, scaled down: eight statements per check by USCC, each once."""
+    from bench import check_statements
+
+    monkeypatch.setenv("XINYONG_RATE_LIMIT_PER_MINUTE", "0")
+    reset_settings()
+    found = check_statements.measure(fresh_db.url, subjects=500, checks=20)
+    counts = sorted(len(times) for times in found["timings"].values())
+    assert counts == [20] * 8, {what: len(times) for what, times in found["timings"].items()}
+    assert len(found["requests"]) == 20
