@@ -38,7 +38,6 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -48,7 +47,7 @@ from xinyong.core import clock
 from xinyong.core.crypto import key_id, known_keys
 from xinyong.core.database import Base, create_db_engine
 from xinyong.core.errors import Conflict, InvalidInput, NotFound, XinyongError
-from xinyong.core.migrate import alembic_config
+from xinyong.core.migrate import code_heads
 
 MANIFEST = "manifest.json"
 DUMP_FILES = {"postgresql": "database.pgdump", "sqlite": "database.sqlite3"}
@@ -146,10 +145,6 @@ def manifest_heads(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
         return dict(manifest["audit_chain_heads"])
     old = manifest.get("audit_chain_head")
     return {"1": old} if old else {}
-
-
-def code_heads() -> list[str]:
-    return sorted(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 
 def configured_key_ids() -> set[str]:

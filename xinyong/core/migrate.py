@@ -31,6 +31,11 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(config, "heads")
 
 
+def code_heads() -> list[str]:
+    """The revisions ``upgrade`` brings a database to: the heads of the migrations in the package."""
+    return sorted(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
 class SchemaOutdated(XinyongError):
     status_code = 503
     code = "schema_outdated"
@@ -43,7 +48,7 @@ def require_current(engine: Engine) -> None:
     the audit chain's head, and code running on a 0014 schema would leave every head where it was and fork every
     chain, which ``audit verify`` then reports as tampering. So the web app and the worker check the revision when
     they start, and say what to run."""
-    wanted = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    wanted = set(code_heads())
     with engine.connect() as conn:
         if not sa.inspect(conn).has_table("alembic_version"):
             found: set[str] = set()
