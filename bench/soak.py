@@ -304,6 +304,40 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _gc_log(server_log: Path) -> Path:
+    directory = server_log.parent / "gc"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def gc_pauses(server_log: Path, start: float, end: float, workers: int = 2) -> dict[str, dict[str, float]]:
+    """The server processes' garbage-collector pauses between ``start`` and ``end`` (epoch seconds), from
+    bench/gcwatch: per kind of process, the full collections (count, longest, total ms) and the longest pause.
+
+    The kind comes from the process tree: uvicorn's master is this process's child, the web workers are the master's
+    children and the collection processes are the workers' children. With one worker, uvicorn's master serves."""
+    logs = {int(path.stem): path.read_text().splitlines() for path in _gc_log(server_log).glob("*.log")}
+    parent = {pid: int(lines[0].split()[1]) for pid, lines in logs.items() if lines and lines[0].startswith("#")}
+    masters = {pid for pid, ppid in parent.items() if ppid == os.getpid()}
+    serving = masters if workers == 1 else {pid for pid, ppid in parent.items() if ppid in masters}
+    found: dict[str, dict[str, float]] = {}
+    for pid, lines in logs.items():
+        if pid not in parent or lines[0].split(maxsplit=2)[2:] == ["-c"]:
+            continue  # multiprocessing's resource tracker (``python -c``), which serves nothing
+        kind = "web" if pid in serving else "master" if pid in masters else "collection"
+        into = found.setdefault(kind, {"full": 0, "full_max_ms": 0.0, "full_total_ms": 0.0, "max_ms": 0.0})
+        for line in lines[1:]:
+            at, generation, ms = line.split()
+            if not start <= float(at) <= end:
+                continue
+            into["max_ms"] = max(into["max_ms"], float(ms))
+            if generation == "2":
+                into["full"] += 1
+                into["full_max_ms"] = max(into["full_max_ms"], float(ms))
+                into["full_total_ms"] += float(ms)
+    return found
+
+
 @contextmanager
 def serve(world: World, *, workers: int, log: Path) -> Iterator[str]:
     """The app under uvicorn in a subprocess on a loopback port; yields the base URL."""
@@ -316,10 +350,12 @@ def serve(world: World, *, workers: int, log: Path) -> Iterator[str]:
         "XINYONG_RATE_LIMIT_PER_MINUTE": "0",  # one client address makes all the requests
         "XINYONG_SERVER_TIMING": "1",  # the app's own share of each latency (xinyong/web/timing.py)
         "XINYONG_LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
+        # bench/gcwatch/sitecustomize.py: every server process logs its garbage collector's pauses (gc_pauses).
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "bench" / "gcwatch")]),
+        "XINYONG_BENCH_GC_LOG": str(_gc_log(log)),
     }
     cmd = [sys.executable, "-m", "uvicorn", "--factory", "xinyong.app:create_app", "--host", "127.0.0.1",
-           "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"]  # fmt: skip
+           "--port", str(port), "--workers", str(workers), "--log-level", "info", "--no-access-log"]  # fmt: skip
     with log.open("wb") as out:
         # cwd=ROOT: ``python -m`` puts the working directory first on sys.path, ahead of PYTHONPATH, so a soak of one
         # checkout started from another's directory served the other's code (it happened, session 8).
@@ -331,7 +367,11 @@ def serve(world: World, *, workers: int, log: Path) -> Iterator[str]:
                 if server.poll() is not None:
                     raise RuntimeError(f"server exited with {server.returncode}: {log.read_text()[-2000:]}")
                 try:
-                    if httpx.get(f"{base}/rules", timeout=5).status_code == 200:
+                    # Every worker started, not only the first: a worker still importing competes for the cores
+                    # (and collects its start-up garbage, 100 ms pauses) while the load runs. uvicorn says so at
+                    # info level, once per worker; with the access log off that is all it says.
+                    started = log.read_text(errors="replace").count("Application startup complete")
+                    if started >= workers and httpx.get(f"{base}/rules", timeout=5).status_code == 200:
                         break
                 except httpx.HTTPError:
                     pass
@@ -750,6 +790,12 @@ def table(result: dict[str, Any]) -> str:
                 f"  {op:16} {d['requests']:6,} {d['p50_ms']:6.1f} {d['p99_ms']:6.1f}   /  "
                 f"{a['requests']:6,} {a['p50_ms']:6.1f} {a['p99_ms']:6.1f}"
             )
+    if pauses := result.get("gc_pauses"):
+        lines += ["", "garbage collector during the load: full collections (longest, total ms); longest pause (ms)"]
+        lines += [
+            f"  {kind:16} {p['full']:3.0f} ({p['full_max_ms']:6.1f}, {p['full_total_ms']:7.1f});  {p['max_ms']:6.1f}"
+            for kind, p in pauses.items()
+        ]
     i = result["ingest"]
     lines += [
         "",
@@ -794,13 +840,14 @@ def soak(
     with _locked(lock):
         load_before = os.getloadavg()
         with serve(world, workers=workers, log=log) as base:
-            started = time.monotonic()
+            started, wall_start = time.monotonic(), time.time()
             tally = asyncio.run(Load(world, base, duration, rate, seed).run())
-            seconds = time.monotonic() - started
+            seconds, wall_end = time.monotonic() - started, time.time()
         load_after = os.getloadavg()
         result = report(world, tally, integrity(world, tally), seconds)
     result["load_average"] = {"before": load_before, "after": load_after}
     result["server_workers"] = workers
+    result["gc_pauses"] = gc_pauses(log, wall_start, wall_end, workers)
     result["server_log_tail"] = log.read_text(errors="replace")[-3000:]
     return result
 

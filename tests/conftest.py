@@ -43,6 +43,9 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
     monkeypatch.setenv("XINYONG_ENV", "test")
     monkeypatch.setenv("XINYONG_TODAY", TODAY)
     monkeypatch.setenv("XINYONG_DATA_DIR", str(tmp_path / "data"))
+    # Tests start hundreds of apps in one process; frozen, each app's garbage would never be freed (the freeze itself
+    # is tested in tests/core/test_gc_freeze.py).
+    monkeypatch.setenv("XINYONG_GC_FREEZE", "0")
     reset_settings()
     yield
     reset_settings()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 from collections.abc import AsyncIterator
@@ -69,6 +70,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
             # Down at start: serve anyway; requests get the clean 503 until it is back, and the revision is the one
             # the last start saw.
             log.warning("database unavailable at start, schema not checked", error=str(exc.orig).splitlines()[0:1])
+        if settings.gc_freeze:
+            freeze_heap()
         yield
         collector.shutdown()
 
@@ -95,6 +98,19 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         timing.instrument(app.state.engine)
         app.add_middleware(ServerTiming)  # outermost: the whole of the app's time
     return app
+
+
+def freeze_heap() -> None:
+    """Move every object the started worker holds into the collector's permanent generation.
+
+    After start-up nearly all of a worker's heap (about 240,000 objects: modules, routes, ORM mappings, compiled
+    statements) lives as long as the process. A full collection walks all of it while holding the interpreter lock,
+    so each one stalled every request of the worker: 45 ms on an idle machine, 90-150 ms under the soak
+    (docs/benchmarks.md, "Soak", session 9). Frozen, it is never walked again; what requests create is collected as
+    before. Garbage collected first, so none is frozen with it.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 # What every error response looks like (``error_body``); FastAPI's default 422 schema (``{"detail": [...]}``) is not

@@ -8,6 +8,7 @@ asserted: latency is the benchmark's business (docs/benchmarks.md, "Soak").
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,21 @@ def test_short_soak_has_no_errors_and_keeps_the_data_intact(fresh_db: Database, 
     # the load did exercise the three kinds of batch, not just count them
     assert ingest["accepted"] > 0 and ingest["duplicates"] > 0 and ingest["rejected"] > 0
     assert result["ok"] is True
+    # every server process logged its collector's pauses (bench/gcwatch): both web workers and collection processes
+    assert set(result["gc_pauses"]) == {"web", "collection"}  # one worker: uvicorn's master serves
+
+
+def test_gc_pauses_are_told_apart_by_process_and_kept_to_the_load(tmp_path: Path) -> None:
+    logs = tmp_path / "gc"
+    logs.mkdir()
+    master, worker = 100, 101
+    (logs / "100.log").write_text(f"# {os.getpid()} uvicorn --factory xinyong.app:create_app\n10.0 2 50.0\n")
+    (logs / "101.log").write_text(f"# {master} uvicorn\n9.0 2 120.0\n10.5 2 20.0\n11.0 1 2.0\n30.0 2 99.0\n")
+    (logs / "102.log").write_text(f"# {worker} -c --multiprocessing-fork\n11.0 2 40.0\n12.0 2 30.0\n")
+    (logs / "103.log").write_text(f"# {master} -c\n11.0 2 4.0\n")  # the resource tracker: not counted
+
+    pauses = soak.gc_pauses(tmp_path / "server.log", 10.0, 20.0)
+
+    assert pauses["web"] == {"full": 1, "full_max_ms": 20.0, "full_total_ms": 20.0, "max_ms": 20.0}
+    assert pauses["collection"] == {"full": 2, "full_max_ms": 40.0, "full_total_ms": 70.0, "max_ms": 40.0}
+    assert pauses["master"]["full"] == 1
