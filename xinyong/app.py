@@ -105,7 +105,7 @@ def freeze_heap() -> None:
 
     After start-up nearly all of a worker's heap (about 240,000 objects: modules, routes, ORM mappings, compiled
     statements) lives as long as the process. A full collection walks all of it while holding the interpreter lock,
-    so each one stalled every request of the worker: 45 ms on an idle machine, 90-150 ms under the soak
+    so each one stalled every request of the worker: 45 ms on an idle machine, up to 200 ms under the soak
     (docs/benchmarks.md, "Soak", session 9). Frozen, it is never walked again; what requests create is collected as
     before. Garbage collected first, so none is frozen with it.
     """

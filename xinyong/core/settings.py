@@ -69,7 +69,7 @@ class Settings(BaseSettings):
         default=True,
         description="Each web worker hands what it holds once started (modules, routes, mappings) to the garbage "
         "collector's permanent generation (gc.freeze), so no full collection walks it again: one took 45 ms idle and "
-        "90-150 ms under load, a stall of every request the worker held.",
+        "up to 200 ms under load, a stall of every request the worker held.",
     )
     server_timing: bool = Field(
         default=False,
