@@ -35,7 +35,7 @@ from xinyong.lists import service as lists
 from xinyong.lists.basis import public_basis
 from xinyong.lists.models import ListEntry
 from xinyong.records.models import Record
-from xinyong.subjects.codes import id_number_error, mask_id_number, uscc_error
+from xinyong.subjects.codes import id_number_error, is_valid_uscc, mask_id_number, uscc_error
 from xinyong.subjects.models import SUBJECT_KIND_LABELS, Subject, SubjectCode, SubjectKind, SubjectName
 
 BUILTIN = Path(__file__).resolve().parent / "data" / "measures.yaml"
@@ -295,7 +295,7 @@ def find_by_code(*, session: Session, code: str) -> tuple[Subject | None, str]:
     value = normalise_code(code)
     if not value:
         raise InvalidInput("code：不能为空")
-    if len(value) == 18 and uscc_error(value) is None:
+    if is_valid_uscc(value):
         return session.scalar(_SUBJECT_BY_USCC, {"uscc": value}), value
     if len(value) == 18 and id_number_error(value) is None:
         return session.scalar(sa.select(Subject).where(Subject.id_hash == crypto.keyed_hash(value))), value
@@ -535,12 +535,12 @@ def _resolve(*, session: Session, request: CheckRequest) -> tuple[Subject | None
         return subject, {"subject_id": subject.id, "name": request.name}, _NOT_READ
     if request.code:
         uscc = normalise_code(request.code)
-        if len(uscc) == 18 and uscc_error(uscc) is None:
+        if is_valid_uscc(uscc):
             params = {"uscc": uscc, "model_code": evaluation.current_model_code()}
             row = session.execute(_SUBJECT_AND_GRADE_BY_USCC, params).first()
             return (row[0], {"code": uscc}, evaluation.grade_view(row[1:])) if row else (None, {"code": uscc}, None)
         subject, code = find_by_code(session=session, code=request.code)
-        is_person_id = len(code) == 18 and uscc_error(code) is not None
+        is_person_id = len(code) == 18 and not is_valid_uscc(code)
         query: dict[str, Any] = {"code": mask_id_number(code) if is_person_id else code}
         if is_person_id:
             query["_id_number"] = code
@@ -562,7 +562,7 @@ def _resolve(*, session: Session, request: CheckRequest) -> tuple[Subject | None
 
 def _company(*, session: Session, value: str) -> tuple[Subject | None, str]:
     code = normalise_code(value)
-    if len(code) == 18 and uscc_error(code) is None:
+    if is_valid_uscc(code):
         return session.scalar(sa.select(Subject).where(Subject.uscc == code)), code
     matches = match_name(session=session, name=value)
     exact = [m for m in matches if m.score >= 100]

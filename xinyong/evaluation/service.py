@@ -33,7 +33,7 @@ from xinyong.evaluation.sources import Context, ListTypeInfo
 from xinyong.evaluation.spec import ModelSpec
 from xinyong.lists.models import ListEntry, ListType
 from xinyong.records.models import Record
-from xinyong.subjects.codes import uscc_error
+from xinyong.subjects.codes import is_valid_uscc
 from xinyong.subjects.models import Subject
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -629,7 +629,7 @@ def find_subject(*, session: Session, code: str) -> Subject:
     """A subject by its USCC, or by a citizen ID number (looked up through the keyed hash)."""
     normalised = code.strip().upper()
     found = None
-    if len(normalised) == 18 and uscc_error(normalised) is None:
+    if is_valid_uscc(normalised):
         found = session.scalar(sa.select(Subject).where(Subject.uscc == normalised))
     if found is None and len(normalised) == 18:
         found = session.scalar(sa.select(Subject).where(Subject.id_hash == crypto.keyed_hash(normalised)))
