@@ -508,9 +508,11 @@ class Producer:
                 now,
             )
         )
-        names = [line((sid * NAME_STRIDE - 1, sid, p.name, now, now, "bulk", True))]
+        names = [line((sid * NAME_STRIDE - 1, sid, p.name, now, now, "bulk", True, p.kind, p.region, False))]
         if p.former_name:
-            names.append(line((sid * NAME_STRIDE, sid, p.former_name, now, now, "bulk", False)))
+            names.append(
+                line((sid * NAME_STRIDE, sid, p.former_name, now, now, "bulk", False, p.kind, p.region, False))
+            )
         codes = []
         if p.registration_no:
             codes.append(line((sid * CODE_STRIDE - 1, sid, "gszc", p.registration_no, now)))
@@ -560,6 +562,15 @@ class Producer:
 _NULL = "\\N"  # COPY text's NULL
 
 
+@dataclass
+class CopyBlock:
+    """One block of subjects as COPY text, table by table: (table, columns, lines)."""
+
+    subjects: int
+    records: int
+    tables: list[tuple[str, str, list[str]]]
+
+
 def _pg_text(value: Any) -> str:
     if value is None:
         return "\\N"
@@ -577,6 +588,24 @@ def _pg_text(value: Any) -> str:
     return text
 
 
+def copy_blocks(producer: Producer, start: int, stop: int, block: int) -> Iterator[CopyBlock]:
+    """Subjects ``start`` … ``stop - 1`` as PostgreSQL COPY text, ``block`` subjects at a time: what one loading
+    process writes (and what ``bench/generate.py`` times without a database)."""
+    for first in range(start, stop, block):
+        rows = [producer.subject_rows(i) for i in range(first, min(stop, first + block))]
+        yield CopyBlock(
+            subjects=len(rows),
+            records=sum(len(r.records) for r in rows),
+            tables=[
+                ("subject", SUBJECT_COLUMNS, [r.subject for r in rows]),
+                ("subject_name", NAME_COLUMNS, [n for r in rows for n in r.names]),
+                ("subject_code", CODE_COLUMNS, [c for r in rows for c in r.codes]),
+                ("record", RECORD_COLUMNS, [x for r in rows for x in r.records]),
+                ("list_entry", ENTRY_COLUMNS, [x for r in rows for x in r.entries]),
+            ],
+        )
+
+
 def _pg_worker(
     conninfo: str, data: DemoData, pool: Pool, now: dt.datetime, start: int, stop: int, block: int, done: Any
 ) -> None:
@@ -586,17 +615,9 @@ def _pg_worker(
     with psycopg.connect(conninfo) as conn:
         conn.execute("SET session_replication_role = replica")  # no FK checks row by row (see the module doc)
         conn.execute("SET synchronous_commit = off")
-        for first in range(start, stop, block):
-            last = min(stop, first + block)
-            rows = [producer.subject_rows(i) for i in range(first, last)]
+        for produced in copy_blocks(producer, start, stop, block):
             with conn.cursor() as cur:
-                for table, columns, lines in (
-                    ("subject", SUBJECT_COLUMNS, [r.subject for r in rows]),
-                    ("subject_name", NAME_COLUMNS, [n for r in rows for n in r.names]),
-                    ("subject_code", CODE_COLUMNS, [c for r in rows for c in r.codes]),
-                    ("record", RECORD_COLUMNS, [x for r in rows for x in r.records]),
-                    ("list_entry", ENTRY_COLUMNS, [x for r in rows for x in r.entries]),
-                ):
+                for table, columns, lines in produced.tables:
                     if not lines:
                         continue
                     with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
@@ -604,8 +625,8 @@ def _pg_worker(
                             copy.write("".join(lines[part : part + 5000]))
             conn.commit()
             with done.get_lock():
-                done[0] += last - first
-                done[1] += sum(len(r.records) for r in rows)
+                done[0] += produced.subjects
+                done[1] += produced.records
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -681,6 +702,32 @@ class BulkResult:
         }
 
 
+def prepare(
+    *, engine: Engine, subjects: int, records: int, seed: int, region: str, pool: int, say: Say
+) -> tuple[DemoData, Pool, dt.datetime]:
+    """Everything before the rows: migrate the empty database, register the units, and build the record templates
+    (the generator's data, the pool, and the load's ``now``)."""
+    if subjects < 1 or records < subjects:
+        raise ValueError("subjects must be at least 1 and records at least subjects")
+    upgrade_database(engine)
+    with engine.connect() as conn:
+        if conn.execute(sa.text("SELECT 1 FROM subject LIMIT 1")).first() is not None:
+            raise Conflict("数据库中已有信用主体；批量生成只写入空库（请换一个数据库或先清空）")
+    today, now = clock.today(), clock.now()
+    data = DemoData(subjects=subjects, seed=seed, records_per_subject=records / subjects, region=region, today=today)
+    register_units(engine, data.units)
+    with engine.connect() as conn:
+        resource_ids: dict[str, int] = {
+            code: rid for code, rid in conn.execute(sa.text("SELECT code, id FROM resource"))
+        }
+        units = {
+            uscc: (uid, reg) for uscc, uid, reg in conn.execute(sa.text("SELECT uscc, id, region FROM source_unit"))
+        }
+    pool_size = min(pool, subjects)
+    say(f"准备记录模板：用演示生成器生成 {pool_size:,} 个主体的记录，逐条经归集校验")
+    return data, build_pool(data, pool_size, resource_ids, units, today, entry_maker(engine)), now
+
+
 def bulk_load(
     *,
     engine: Engine,
@@ -698,27 +745,11 @@ def bulk_load(
     database (the count follows the generator's skewed per-subject distribution around ``records / subjects``)."""
     tell = say or (lambda _message: None)
     step = advance or (lambda _stage, _done, _total: None)
-    if subjects < 1 or records < subjects:
-        raise ValueError("subjects must be at least 1 and records at least subjects")
-    upgrade_database(engine)
-    with engine.connect() as conn:
-        if conn.execute(sa.text("SELECT 1 FROM subject LIMIT 1")).first() is not None:
-            raise Conflict("数据库中已有信用主体；批量生成只写入空库（请换一个数据库或先清空）")
-    today, now = clock.today(), clock.now()
-    data = DemoData(subjects=subjects, seed=seed, records_per_subject=records / subjects, region=region, today=today)
-    register_units(engine, data.units)
-    with engine.connect() as conn:
-        resource_ids: dict[str, int] = {
-            code: rid for code, rid in conn.execute(sa.text("SELECT code, id FROM resource"))
-        }
-        units = {
-            uscc: (uid, reg) for uscc, uid, reg in conn.execute(sa.text("SELECT uscc, id, region FROM source_unit"))
-        }
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    pool_size = min(pool, subjects)
-    tell(f"准备记录模板：用演示生成器生成 {pool_size:,} 个主体的记录，逐条经归集校验")
-    templates = build_pool(data, pool_size, resource_ids, units, today, entry_maker(engine))
+    data, templates, now = prepare(
+        engine=engine, subjects=subjects, records=records, seed=seed, region=region, pool=pool, say=tell
+    )
     timings["pool"] = time.perf_counter() - started
     result = BulkResult(subjects, 0, seed, jobs, templates.subjects, templates.records)
 
@@ -780,7 +811,7 @@ def bulk_load(
             actor=BULK_ACTOR,
             action=BULK_ACTION,
             target_type="database",
-            detail={**result.as_detail(), "today": today.isoformat()},
+            detail={**result.as_detail(), "today": data.today.isoformat()},
         )
     return result
 
