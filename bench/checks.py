@@ -128,8 +128,8 @@ def bulk_load(engine: sa.Engine, subjects: int) -> float:
     with engine.begin() as conn:
         conn.execute(
             sa.text(
-                "INSERT INTO subject_name (subject_id, name, first_seen, last_seen, is_current) "
-                "SELECT id, name, created_at, created_at, :t FROM subject"
+                "INSERT INTO subject_name (subject_id, name, first_seen, last_seen, is_current, kind, region) "
+                "SELECT id, name, created_at, created_at, :t, kind, region FROM subject"
             ),
             {"t": True},
         )

@@ -87,7 +87,7 @@ def _insert_subjects(engine: sa.Engine, subjects: int, seed: int, now: dt.dateti
     """Subjects and their names (5 % with a former name too), generated in Python in chunks (names need realism)."""
     rng = random.Random(seed)
     subj_cols = "id, kind, uscc, name, region, status, legal_rep, name_conflict, created_at, updated_at"
-    name_cols = "id, subject_id, name, first_seen, last_seen, source, is_current"
+    name_cols = "id, subject_id, name, first_seen, last_seen, source, is_current, kind, region"
     sqlite = engine.dialect.name == "sqlite"
     name_id = 0
     raw = engine.raw_connection()
@@ -103,9 +103,9 @@ def _insert_subjects(engine: sa.Engine, subjects: int, seed: int, now: dt.dateti
                 if i % 20 == 0:
                     name_id += 1
                     former = f"{rng.choice(PLACES)}{rng.choice(WORDS)}{rng.choice(WORDS)}{rng.choice(TRADES)}厂"
-                    name_rows.append((name_id, i, former, now, now, "bench", False))
+                    name_rows.append((name_id, i, former, now, now, "bench", False, "legal_person", "370302"))
                 name_id += 1
-                name_rows.append((name_id, i, name, now, now, "bench", True))
+                name_rows.append((name_id, i, name, now, now, "bench", True, "legal_person", "370302"))
             if sqlite:
                 cur.execute("BEGIN")
                 for table, cols, rows in (("subject", subj_cols, subj_rows), ("subject_name", name_cols, name_rows)):

@@ -84,7 +84,8 @@ SUBJECT_COLUMNS = (
     "id, kind, uscc, name, region, status, legal_rep, id_hash, id_cipher, id_masked, name_conflict, "
     "created_at, updated_at"
 )
-NAME_COLUMNS = "id, subject_id, name, first_seen, last_seen, source, is_current"
+# kind, region, merged: the subject's, which the database copies into its names by trigger, except under COPY here
+NAME_COLUMNS = "id, subject_id, name, first_seen, last_seen, source, is_current, kind, region, merged"
 CODE_COLUMNS = "id, subject_id, code_type, code, created_at"
 # Per-record values first, then the template's constant columns (written as one pre-formatted tail).
 RECORD_COLUMNS = (

@@ -87,6 +87,23 @@ class SubjectName(Base):
     last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime, comment="最近收到")
     source: Mapped[str | None] = mapped_column(sa.String(64), comment="来源（单位代码或批次）")
     is_current: Mapped[bool] = mapped_column(sa.Boolean, default=True, comment="是否为当前名称")
+    # Copies of the subject's kind, region and merge, kept by the database (triggers of migration 0016), so name
+    # search decides who the public may find from the name rows alone, without reading each candidate's subject.
+    kind: Mapped[str | None] = mapped_column(
+        sa.String(24),
+        server_default=sa.FetchedValue(),
+        server_onupdate=sa.FetchedValue(),
+        comment="主体类型（同 subject）",
+    )
+    region: Mapped[str | None] = mapped_column(
+        sa.String(6),
+        server_default=sa.FetchedValue(),
+        server_onupdate=sa.FetchedValue(),
+        comment="主体所属地区（同 subject）",
+    )
+    merged: Mapped[bool] = mapped_column(
+        sa.Boolean, server_default=sa.false(), server_onupdate=sa.FetchedValue(), comment="主体已被合并（同 subject）"
+    )
 
     subject: Mapped[Subject] = relationship(back_populates="names")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -117,14 +118,27 @@ def _fts_phrase(term: str) -> str:
 _TOP = "\U0010ffff"
 
 
-def _prefix_hits(terms: list[str], limit: int) -> sa.Select[int, str]:
+# What the candidate stage reads of each name row (see ``_name_candidates``).
+_CANDIDATE = (
+    SubjectName.subject_id,
+    SubjectName.name,
+    SubjectName.is_current,
+    SubjectName.kind,
+    SubjectName.region,
+    SubjectName.merged,
+)
+
+Candidates = sa.Select[int, str, bool, str | None, str | None, bool]
+
+
+def _prefix_hits(terms: list[str], limit: int) -> Candidates:
     """Names starting with the (single-term) query: a range scan of the B-tree on ``subject_name.name``.
 
     The range finds them in index order; the LIKE keeps the answer exact under any collation (under a linguistic one
     the range may miss a few, which the substring stage then still finds)."""
     term = terms[0]
     return (
-        sa.select(SubjectName.subject_id, SubjectName.name)
+        sa.select(*_CANDIDATE)
         .where(
             SubjectName.name >= term,
             SubjectName.name < term + _TOP,
@@ -134,7 +148,7 @@ def _prefix_hits(terms: list[str], limit: int) -> sa.Select[int, str]:
     )
 
 
-def _contains_hits(session: Session, terms: list[str], limit: int) -> sa.Select[int, str]:
+def _contains_hits(session: Session, terms: list[str], limit: int) -> Candidates:
     """At most ``limit`` names containing every term, in the order the index or table yields them (no sort).
 
     Terms of three characters or more go through the trigram index (SQLite FTS5, PostgreSQL pg_trgm with ``LIKE``);
@@ -146,7 +160,7 @@ def _contains_hits(session: Session, terms: list[str], limit: int) -> sa.Select[
     dialect = session.get_bind().dialect.name
     long_terms = [t for t in terms if len(t) >= 3]
     short_terms = [t for t in terms if len(t) < 3]
-    query = sa.select(SubjectName.subject_id, SubjectName.name)
+    query = sa.select(*_CANDIDATE)
     if dialect == "sqlite":
         if long_terms:
             fts = sa.table("subject_name_fts", sa.column("rowid"))
@@ -201,7 +215,9 @@ def search(*, session: Session, q: str, page: int = 1, page_size: int = 20) -> S
     code = normalise_code(q)
     if _CODE_LIKE.match(code) or _PERSON_REF.match(code):
         exact = find_by_code(session=session, code=code)
-        if exact is not None and not _shown(session, [(exact.id, exact.kind, exact.region, exact.merged_into_id)]):
+        if exact is not None and not _shown(
+            session, [(exact.id, exact.kind, exact.region, exact.merged_into_id is not None)]
+        ):
             exact = None
     if exact is not None and query_text.isascii():
         # A code that found its subject is not also a name fragment: skip the substring match.
@@ -239,14 +255,14 @@ def search(*, session: Session, q: str, page: int = 1, page_size: int = 20) -> S
     return SearchResult(clean(q), terms, items, total, capped, page, page_size, pages)
 
 
-def _shown(session: Session, rows: list[tuple[int, str, str | None, int | None]]) -> set[int]:
-    """Which of these subjects (id, kind, region, merged_into_id) the public may find: ``shown_subject`` applied in
+def _shown(session: Session, rows: list[tuple[int, str | None, str | None, bool]]) -> set[int]:
+    """Which of these subjects (id, kind, region, merged) the public may find: ``shown_subject`` applied in
     Python to the rows at hand, and in SQL only to natural persons (rare), whose visibility depends on records."""
     region = portal_region()
     keep = {
         sid
         for sid, _, subject_region, merged in rows
-        if merged is None and (not region or (subject_region or "").startswith(region))
+        if not merged and (not region or (subject_region or "").startswith(region))
     }
     persons = [sid for sid, kind, _, _ in rows if sid in keep and kind == SubjectKind.NATURAL_PERSON.value]
     if persons:
@@ -263,24 +279,26 @@ def _name_candidates(session: Session, terms: list[str], cap: int) -> tuple[list
 
     One statement: names starting with the query (B-tree range, so the best matches are among the candidates even
     when a broad query stops at the cap) and names containing every term (trigram index, stopping after ``cap + 1``
-    names instead of finding, sorting and counting every match: a count beyond the cap is answered as "N+"), each
-    joined to its subject."""
+    names instead of finding, sorting and counting every match: a count beyond the cap is answered as "N+"). The name
+    rows carry their subject's kind, region and merge (migration 0016), so who may be shown is decided without
+    reading the candidates' subjects: on a cold cache each of those was a read from disk. Only the subjects found by a
+    former name alone are read, for their current name, by which they are ranked."""
     stages = [_contains_hits(session, terms, cap + 1).add_columns(sa.literal(1).label("stage"))]
     if len(terms) == 1:
         stages.insert(0, _prefix_hits(terms, cap + 1).add_columns(sa.literal(0).label("stage")))
     hits = (sa.union_all(*(stage.subquery().select() for stage in stages)) if len(stages) > 1 else stages[0]).subquery()
-    rows = list(
-        session.execute(
-            sa.select(
-                hits.c.stage, Subject.id, Subject.name, Subject.kind, Subject.region, Subject.merged_into_id
-            ).join_from(hits, Subject, Subject.id == hits.c.subject_id)
-        ).all()
-    )
+    rows = list(session.execute(sa.select(hits)).all())
     capped = sum(1 for row in rows if row.stage == 1) > cap
     rows.sort(key=lambda row: row.stage)  # prefix matches first: they survive the cut to ``cap``
-    subjects = {row.id: row for row in rows}
-    shown = _shown(session, [(row.id, row.kind, row.region, row.merged_into_id) for row in subjects.values()])
-    found = [(int(sid), str(row.name)) for sid, row in subjects.items() if sid in shown]
+    subjects: dict[int, Any] = {}  # one row per subject, in the order first found
+    for row in rows:
+        subjects.setdefault(row.subject_id, row)
+    current = {row.subject_id: row.name for row in rows if row.is_current}
+    former_only = [sid for sid in subjects if sid not in current]
+    if former_only:
+        current.update(session.execute(sa.select(Subject.id, Subject.name).where(Subject.id.in_(former_only))).all())
+    shown = _shown(session, [(sid, row.kind, row.region, row.merged) for sid, row in subjects.items()])
+    found = [(int(sid), str(current[sid])) for sid in subjects if sid in shown and sid in current]
     return found[:cap], capped or len(found) > cap
 
 
