@@ -42,6 +42,14 @@ class Record(Base):
             sqlite_where=sa.text("batch_id IS NOT NULL"),
             postgresql_where=sa.text("batch_id IS NOT NULL"),
         ),
+        # Partial (0017_record_objection_partial): a check lists the subject's records with an objection open; few
+        # are, so this index answers without reading the subject's records from the table.
+        sa.Index(
+            "ix_record_objection_open",
+            "subject_id",
+            sqlite_where=sa.text("objection_open IS 1"),
+            postgresql_where=sa.text("objection_open IS true"),
+        ),
         {"comment": "信用信息记录（当前版本）"},
     )
 
