@@ -28,7 +28,6 @@ import multiprocessing as mp
 import os
 import resource
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -36,9 +35,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.checks import create_database, drop_database  # noqa: E402
+# The growth benchmark's database handling, and its build as the reference load (bulk_load, size as built).
+from bench.growth import PG, SEED, build, create, drop  # noqa: E402
 
-SEED = 20250101
 TABLES = ("subject", "subject_name", "subject_code", "record", "list_entry")
 
 
@@ -115,23 +114,6 @@ def generate(url: str, subjects: int, records: int, jobs: int, block: int) -> di
     }
 
 
-def reference(url: str, subjects: int, records: int, jobs: int) -> dict[str, Any]:
-    import sqlalchemy as sa
-
-    from xinyong.core.database import create_db_engine
-    from xinyong.core.settings import get_settings
-    from xinyong.demo.bulk import bulk_load
-
-    engine = create_db_engine(url)
-    result = bulk_load(
-        engine=engine, subjects=subjects, records=records, seed=SEED, region=get_settings().region, jobs=jobs
-    )
-    with engine.connect() as conn:
-        size = conn.execute(sa.text("SELECT pg_database_size(current_database())")).scalar_one()
-    engine.dispose()
-    return {**result.as_detail(), "database_bytes": int(size)}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--subjects", type=int, default=10_000_000)
@@ -140,22 +122,22 @@ def main() -> None:
     parser.add_argument("--block", type=int, default=2000, help="subjects per block, as xinyong bulk")
     parser.add_argument("--reference-records", type=int, default=2_000_000, help="0: no reference load")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url = create_database("postgresql", Path(tmp))
+    url = f"{PG}/bench_generate_scratch"
+    create("postgresql", url)
+    try:
+        print(f"producing {args.subjects:,} subjects / about {args.records:,} records, {args.jobs} processes")
+        found = generate(url, args.subjects, args.records, args.jobs, args.block)
+    finally:
+        drop("postgresql", url)
+    ref: dict[str, Any] | None = None
+    if args.reference_records:
+        url = f"{PG}/bench_generate_reference"
         try:
-            print(f"producing {args.subjects:,} subjects / about {args.records:,} records, {args.jobs} processes")
-            found = generate(url, args.subjects, args.records, args.jobs, args.block)
+            ref_subjects = max(1, args.reference_records * args.subjects // args.records)
+            print(f"reference: bulk_load of {ref_subjects:,} subjects / {args.reference_records:,} records")
+            ref = build("postgresql", url, ref_subjects, args.reference_records, args.jobs)
         finally:
-            drop_database(url)
-        ref: dict[str, Any] | None = None
-        if args.reference_records:
-            url = create_database("postgresql", Path(tmp))
-            try:
-                ref_subjects = max(1, args.reference_records * args.subjects // args.records)
-                print(f"reference: bulk_load of {ref_subjects:,} subjects / {args.reference_records:,} records")
-                ref = reference(url, ref_subjects, args.reference_records, args.jobs)
-            finally:
-                drop_database(url)
+            drop("postgresql", url)
     rate = found["records"] / found["produce_seconds"]
     copy_bytes = sum(found["bytes"].values())
     print()
@@ -172,7 +154,7 @@ def main() -> None:
     print(f"| peak memory of each producer | {peak} MiB |")
     if ref is not None:
         load_rate = ref["records"] / ref["seconds"]["load"]
-        per_record = ref["database_bytes"] / ref["records"]
+        per_record = ref["size"]["bytes_per_record"]
         print(
             f"| reference load: records, load stage | {ref['records']:,} in {ref['seconds']['load']:.1f} s "
             f"({load_rate:,.0f} records/s) |"

@@ -298,7 +298,7 @@ def _name_candidates(session: Session, terms: list[str], cap: int) -> tuple[list
     if former_only:
         current.update(session.execute(sa.select(Subject.id, Subject.name).where(Subject.id.in_(former_only))).all())
     shown = _shown(session, [(sid, row.kind, row.region, row.merged) for sid, row in subjects.items()])
-    found = [(int(sid), str(current[sid])) for sid in subjects if sid in shown and sid in current]
+    found = [(int(sid), str(current[sid])) for sid in subjects if sid in shown]
     return found[:cap], capped or len(found) > cap
 
 
