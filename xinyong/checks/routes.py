@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from xinyong.accounts.models import Account, Role
@@ -18,6 +18,7 @@ from xinyong.checks.upload import read_upload, write_csv, write_xlsx
 from xinyong.core import clock
 from xinyong.core.deps import CurrentActor, SessionDep, read_first, require_role, write_scope
 from xinyong.core.errors import Conflict, InvalidInput, NotFound, TooLarge, XinyongError
+from xinyong.core.routing import APIRouter
 from xinyong.core.settings import get_settings
 from xinyong.core.text import normalise_code
 from xinyong.core.types import RowId

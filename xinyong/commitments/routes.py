@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from xinyong.commitments import service as commitments
 from xinyong.commitments.models import COMMITMENT_STATUS_LABELS, Commitment, CommitmentStatus
 from xinyong.core.deps import SessionDep
 from xinyong.core.errors import Forbidden
+from xinyong.core.routing import APIRouter
 from xinyong.core.types import RowId
 from xinyong.rights.web import RightsActor
 

@@ -6,7 +6,7 @@ import json
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from xinyong.accounts import service as accounts
@@ -20,6 +20,7 @@ from xinyong.console.sections import SECTIONS
 from xinyong.console.web import StaffActor, back, check_csrf, csrf_token
 from xinyong.core.deps import SessionDep
 from xinyong.core.errors import Forbidden, NotFound, XinyongError
+from xinyong.core.routing import APIRouter
 from xinyong.core.types import RowId
 from xinyong.ingest.models import Batch, QuarantinedRow
 from xinyong.monitoring import governance, worker

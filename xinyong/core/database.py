@@ -191,20 +191,30 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
 
 
-@contextmanager
-def session_scope(engine: Engine | None = None, *, write: bool = False) -> Iterator[Session]:
-    """One transaction: commit on success, roll back on error. Services only flush."""
+def open_session(engine: Engine | None = None, *, write: bool = False) -> Session:
+    """A session for one transaction (no I/O yet: the connection is taken by its first statement)."""
     engine = engine or get_engine()
     bind: Engine | sa.Connection = engine
     if write and engine.dialect.name == "sqlite":
         bind = engine.execution_options(sqlite_write=True)
-    with Session(bind=bind, expire_on_commit=False, autoflush=False) as session:
+    return Session(bind=bind, expire_on_commit=False, autoflush=False)
+
+
+def commit(session: Session) -> None:
+    """Commit ``session``'s transaction, timed for ``Server-Timing``."""
+    if timing.active():  # the statements the flush sends are ``db``; the commit alone is ``commit``
+        session.flush()
+    with timing.timed("commit"):
+        session.commit()
+
+
+@contextmanager
+def session_scope(engine: Engine | None = None, *, write: bool = False) -> Iterator[Session]:
+    """One transaction: commit on success, roll back on error. Services only flush."""
+    with open_session(engine, write=write) as session:
         try:
             yield session
-            if timing.active():  # the statements the flush sends are ``db``; the commit alone is ``commit``
-                session.flush()
-            with timing.timed("commit"):
-                session.commit()
+            commit(session)
         except BaseException:
             session.rollback()
             raise

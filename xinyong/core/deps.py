@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
@@ -13,12 +14,15 @@ from starlette.concurrency import run_in_threadpool
 from xinyong.accounts import service as accounts
 from xinyong.accounts.models import Role
 from xinyong.audit.service import Actor
-from xinyong.core.database import session_scope
+from xinyong.core.database import commit, open_session, session_scope
 from xinyong.core.errors import Forbidden, Unauthenticated
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 _READ_FIRST: set[Callable[..., Any]] = set()
 _WRITES_APART = "xinyong.writes_apart"  # session.info key: get_session opened this session to read only
+# The request's session, for the endpoint's thread (xinyong/core/routing.py commits it there). A context variable
+# because FastAPI runs a sync endpoint in a worker thread with a copy of the request's context.
+_REQUEST_SESSION: ContextVar[Session | None] = ContextVar("xinyong_request_session", default=None)
 
 
 def read_first(endpoint: Endpoint) -> Endpoint:
@@ -34,20 +38,55 @@ def read_first(endpoint: Endpoint) -> Endpoint:
 
 
 def _writes_apart(request: Request) -> bool:
-    return request.app.state.engine.dialect.name == "sqlite" and request.scope.get("endpoint") in _READ_FIRST
+    endpoint = request.scope.get("endpoint")
+    endpoint = getattr(endpoint, "__wrapped__", endpoint)  # the function under xinyong/core/routing.py's wrapper
+    return request.app.state.engine.dialect.name == "sqlite" and endpoint in _READ_FIRST
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """One transaction per request: committed when the endpoint returns, rolled back when it raises.
 
     ``scope="function"`` below makes the commit happen before the response is sent, so a client never gets a success
     for data that then failed to commit, and a browser that follows a redirect after a POST sees what it just wrote.
+
+    async, because opening a session does no I/O: a plain generator cost every request two hops to the thread pool,
+    in and out, each waking a thread (docs/benchmarks.md, "Soak", session 11). A sync endpoint commits in its own
+    thread as it returns (``xinyong/core/routing.py``), so here there is usually nothing left to send; only what
+    is left (an async endpoint's transaction, a rollback) goes to the thread pool.
     """
     apart = _writes_apart(request)
     write = request.method not in ("GET", "HEAD", "OPTIONS") and not apart
-    with session_scope(request.app.state.engine, write=write) as session:
-        session.info[_WRITES_APART] = apart
+    session = open_session(request.app.state.engine, write=write)
+    session.info[_WRITES_APART] = apart
+    _REQUEST_SESSION.set(session)
+    try:
         yield session
+    except BaseException:
+        await run_in_threadpool(_end, session, failed=True)
+        raise
+    if session.in_transaction():
+        await run_in_threadpool(_end, session, failed=False)
+    else:
+        session.close()  # committed in the endpoint's thread: nothing to send
+
+
+def _end(session: Session, *, failed: bool) -> None:
+    with session:  # closes it, giving its connection back to the pool
+        if failed:
+            session.rollback()
+            return
+        try:
+            commit(session)
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def commit_request_session() -> None:
+    """Commit the request's session, if it has a transaction: the end of a sync endpoint, in the endpoint's thread."""
+    session = _REQUEST_SESSION.get()
+    if session is not None and session.in_transaction():
+        commit(session)
 
 
 @contextmanager

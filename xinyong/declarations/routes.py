@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from xinyong.core.deps import SessionDep
 from xinyong.core.errors import Forbidden
+from xinyong.core.routing import APIRouter
 from xinyong.core.types import RowId
 from xinyong.declarations import service as declarations
 from xinyong.declarations.models import CATEGORY_LABELS, DeclarationCategory, SelfDeclaration

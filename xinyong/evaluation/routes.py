@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import Path
 from pydantic import BaseModel, Field
 
 from xinyong.accounts.models import Account, Role
@@ -12,6 +12,7 @@ from xinyong.audit import service as audit
 from xinyong.audit.service import Actor
 from xinyong.core.deps import CurrentActor, SessionDep
 from xinyong.core.errors import Forbidden
+from xinyong.core.routing import APIRouter
 from xinyong.evaluation import scenarios, service, supervision
 
 router = APIRouter(prefix="/api/v1", tags=["评价与监管"])

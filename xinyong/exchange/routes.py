@@ -6,7 +6,7 @@ import datetime as dt
 import hmac
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi import Form, Path, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
@@ -16,6 +16,7 @@ from xinyong.accounts.web import OptionalAccount, actor_of
 from xinyong.audit.service import Actor
 from xinyong.core.deps import SessionDep, _bearer
 from xinyong.core.errors import Forbidden, Unauthenticated
+from xinyong.core.routing import APIRouter
 from xinyong.core.types import Cursor, RowId
 from xinyong.disclosure import Viewer
 from xinyong.exchange import authorised, feed, subscribers

@@ -16,8 +16,8 @@ import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
+from fastapi import Query, Request
 from fastapi.responses import FileResponse
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
@@ -31,6 +31,7 @@ from xinyong.catalog.models import SourceUnit
 from xinyong.core.database import session_scope
 from xinyong.core.deps import CurrentActor, SessionDep, key_actor, require_role
 from xinyong.core.errors import Forbidden, InvalidInput, NotFound, TooLarge, Unauthenticated, XinyongError
+from xinyong.core.routing import APIRouter
 from xinyong.core.settings import get_settings
 from xinyong.core.types import Cursor
 from xinyong.ingest import service

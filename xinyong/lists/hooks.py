@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,7 @@ from xinyong.console.web import StaffActor, back, check_csrf
 from xinyong.core import clock
 from xinyong.core.deps import SessionDep
 from xinyong.core.errors import Forbidden, XinyongError
+from xinyong.core.routing import APIRouter
 from xinyong.lists import service
 from xinyong.lists.models import ENTRY_STATUS_LABELS, EntryStatus, ListEntry, ListType
 from xinyong.monitoring.worker import daily, register_job

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter
 
 from xinyong.accounts.models import Role
 from xinyong.audit.service import Actor
 from xinyong.core.deps import CurrentActor, SessionDep, require_role
 from xinyong.core.errors import InvalidInput, NotFound
+from xinyong.core.routing import APIRouter
 from xinyong.core.text import normalise_code
 from xinyong.core.types import RowId
 from xinyong.lists import service as lists

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from xinyong.audit import service as audit
@@ -15,6 +15,7 @@ from xinyong.console.web import StaffActor
 from xinyong.core import clock
 from xinyong.core.deps import SessionDep
 from xinyong.core.errors import InvalidInput
+from xinyong.core.routing import APIRouter
 from xinyong.monitoring import exports, metrics
 from xinyong.monitoring.charts import render_svg
 from xinyong.monitoring.metrics import Scope

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -13,6 +13,7 @@ from xinyong.audit.service import Actor
 from xinyong.catalog.models import Resource, SourceUnit
 from xinyong.core.deps import SessionDep
 from xinyong.core.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
+from xinyong.core.routing import APIRouter
 from xinyong.core.types import RowId
 from xinyong.objections import service as objections
 from xinyong.objections.models import OBJECTION_STATUS_LABELS, Objection, ObjectionStatus

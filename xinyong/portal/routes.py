@@ -6,7 +6,7 @@ import datetime as dt
 import hmac
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from xinyong.accounts.models import Role
@@ -14,6 +14,7 @@ from xinyong.accounts.web import COOKIE, SESSION_HOURS, OptionalAccount, actor_o
 from xinyong.core import clock
 from xinyong.core.deps import SessionDep
 from xinyong.core.errors import Forbidden, InvalidInput, Unauthenticated
+from xinyong.core.routing import APIRouter
 from xinyong.core.settings import get_settings
 from xinyong.core.types import RowId
 from xinyong.disclosure import Viewer, get_rules

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -13,6 +13,7 @@ from starlette.datastructures import UploadFile as StarletteUpload
 from xinyong.accounts.web import OptionalAccount, actor_of
 from xinyong.core.deps import SessionDep
 from xinyong.core.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
+from xinyong.core.routing import APIRouter
 from xinyong.core.settings import get_settings
 from xinyong.core.types import RowId
 from xinyong.records.models import Record

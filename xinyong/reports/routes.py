@@ -7,7 +7,7 @@ import hmac
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from xinyong.accounts.models import Role
@@ -16,6 +16,7 @@ from xinyong.audit.service import Actor
 from xinyong.core import clock
 from xinyong.core.deps import OptionalActor, SessionDep
 from xinyong.core.errors import Forbidden, InvalidInput, TooLarge, Unauthenticated, XinyongError
+from xinyong.core.routing import APIRouter
 from xinyong.core.settings import get_settings
 from xinyong.core.types import RowId
 from xinyong.portal.routes import csrf_token

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from xinyong.accounts.web import OptionalAccount, actor_of
 from xinyong.core.deps import SessionDep
 from xinyong.core.errors import ConfigurationError, Conflict, Forbidden, InvalidInput, NotFound
+from xinyong.core.routing import APIRouter
 from xinyong.objections import service as objections
 from xinyong.objections.models import OBJECTION_STATUS_LABELS, ObjectionStatus
 from xinyong.repair import service as repairs

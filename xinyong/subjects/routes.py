@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from xinyong.core.deps import OptionalActor, SessionDep
+from xinyong.core.routing import APIRouter
 from xinyong.disclosure import Viewer
 from xinyong.portal.fairuse import fair_use
 from xinyong.subjects import profile as profiles
