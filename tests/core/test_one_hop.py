@@ -19,6 +19,7 @@ from tests import factories
 from tests.conftest import Database
 from xinyong.accounts import service as accounts
 from xinyong.accounts.models import Role
+from xinyong.accounts.web import COOKIE, session_token
 from xinyong.app import _install_error_handlers, create_app
 from xinyong.audit.service import Actor
 from xinyong.core.database import create_db_engine, session_scope
@@ -71,11 +72,34 @@ def test_a_check_takes_two_hops_to_the_thread_pool(fresh_db: Database, hops: lis
         hops.clear()
         answer = client.post("/api/v1/checks", json=body, headers=headers)
         assert answer.status_code == 200, answer.text
-    # The access matrix reads the key (a sync dependency); the check runs and commits in the other. Before: five
-    # (the session opened, the key, the check, the answer's validation, the commit).
-    assert hops == ["enforce", "_run_and_commit"]
+    # The access matrix reads the key in one; the check runs and commits in the other. Before: five (the session
+    # opened, the key, the check, the answer's validation, the commit).
+    assert hops == ["_role_of", "_run_and_commit"]
     with fresh_db.engine.connect() as conn:
         assert conn.scalar(sa.text("SELECT count(*) FROM credit_check")) == 2
+
+
+def test_a_public_page_takes_one_hop_and_a_signed_in_page_reads_its_account(
+    fresh_db: Database, hops: list[str]
+) -> None:
+    with session_scope(fresh_db.engine, write=True) as session:
+        company = factories.subject(session, name="一跳测试科技有限公司")
+        code = company.uscc
+        officer = accounts.create_account(session=session, username="xyb", role=Role.CREDIT_OFFICE, password="x" * 12)
+        token = session_token(officer)
+    with TestClient(create_app(fresh_db.engine)) as client:
+        for path in (f"/subjects/{code}", "/search?q=一跳测试", f"/api/v1/subjects/{code}"):
+            assert client.get(path).status_code == 200
+            hops.clear()
+            answer = client.get(path)
+            assert answer.status_code == 200, (path, answer.text[:300])
+            # Before: four (the session opened, the access matrix, the rate limit, the account) before the page.
+            assert hops == ["_run_and_commit"], path
+        client.cookies.set(COOKIE, token)
+        assert client.get("/console").status_code == 200
+        hops.clear()
+        assert client.get("/console").status_code == 200
+        assert hops == ["_role_of", "account_of", "_run_and_commit"]
 
 
 def _probe_app(database: Database) -> FastAPI:

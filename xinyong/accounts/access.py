@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from fastapi import FastAPI, HTTPException, Request
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
 from xinyong.accounts.models import ROLE_LABELS, Role
@@ -288,13 +290,13 @@ def caller_role(request: Request, session: SessionDep, channel: Channel) -> str 
 
     A credential that is present but invalid (an unknown or revoked key) is refused outright.
     """
-    from xinyong.accounts.web import optional_account
+    from xinyong.accounts.web import account_of
 
     key = _bearer(request) if channel in (Channel.KEY, Channel.ANY) else None
     if key is not None:
         return key_actor(request, session, key).role
     if channel in (Channel.COOKIE, Channel.ANY):
-        account = optional_account(request, session)
+        account = account_of(request, session)
         return account.role if account is not None else None
     return None
 
@@ -314,8 +316,20 @@ def _uses_request_session(route: object) -> bool:
     return _SESSION_USE[key]
 
 
-def enforce(request: Request, session: SessionDep) -> None:
-    """The app-wide dependency: refuse a caller the matrix does not allow, before anything else runs."""
+def _role_of(request: Request, session: Session, route: object, channel: Channel) -> str | None:
+    if _uses_request_session(route):
+        return caller_role(request, session, channel)
+    # A route that runs its own transactions (collection streams a file in chunks) must not find the write lock
+    # taken by the request's session: read the credential in a short read-only transaction of its own.
+    with session_scope(request.app.state.engine) as own:
+        return caller_role(request, own, channel)
+
+
+async def enforce(request: Request, session: SessionDep) -> None:
+    """The app-wide dependency: refuse a caller the matrix does not allow, before anything else runs.
+
+    async: only reading a credential needs the database, so only then does it go to the thread pool; a public
+    page or search passes without a hop."""
     route = request.scope.get("route")
     path = getattr(route, "path_format", None) or getattr(route, "path", None)
     rule = rule_for(request.method, str(path)) if path else None
@@ -330,13 +344,7 @@ def enforce(request: Request, session: SessionDep) -> None:
         if rule.subscribers:
             return  # the route authenticates the subscriber and checks its kind
         raise Forbidden("订阅密钥无权访问此接口")
-    if _uses_request_session(route):
-        role = caller_role(request, session, rule.channel)
-    else:
-        # A route that runs its own transactions (collection streams a file in chunks) must not find the write lock
-        # taken by the request's session: read the credential in a short read-only transaction of its own.
-        with session_scope(request.app.state.engine) as own:
-            role = caller_role(request, own, rule.channel)
+    role = await run_in_threadpool(_role_of, request, session, route, rule.channel)
     if role is None:
         if rule.channel is Channel.COOKIE and request.method == "GET" and not request.url.path.startswith("/api/"):
             # A browser is sent to the sign-in page and comes back afterwards.

@@ -16,6 +16,7 @@ from typing import Annotated
 import sqlalchemy as sa
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from xinyong.accounts import service as accounts
 from xinyong.accounts.models import Account, Role
@@ -77,7 +78,8 @@ def sign_in(*, session: Session, username: str, password: str) -> Account:
     return account
 
 
-def optional_account(request: Request, session: SessionDep) -> Account | None:
+def account_of(request: Request, session: Session) -> Account | None:
+    """The active account the request's session cookie names, if any (read from the database)."""
     token = request.cookies.get(COOKIE)
     account_id = account_id_from_token(token) if token else None
     account = session.get(Account, account_id) if account_id else None
@@ -87,7 +89,16 @@ def optional_account(request: Request, session: SessionDep) -> Account | None:
     return account
 
 
-def require_account(account: Annotated[Account | None, Depends(optional_account)]) -> Account:
+async def optional_account(request: Request, session: SessionDep) -> Account | None:
+    # async: without a cookie there is nothing to read, and a plain def would cost the request a hop to the thread
+    # pool anyway (every public page has this dependency).
+    if not request.cookies.get(COOKIE):
+        request.state.account = None
+        return None
+    return await run_in_threadpool(account_of, request, session)
+
+
+async def require_account(account: Annotated[Account | None, Depends(optional_account)]) -> Account:
     if account is None:
         raise Unauthenticated("请先登录")
     return account

@@ -18,7 +18,7 @@ from xinyong.web import csrf
 STAFF_ROLES = (Role.ADMIN, Role.CREDIT_OFFICE)
 
 
-def staff_account(request: Request, account: OptionalAccount) -> Account:
+async def staff_account(request: Request, account: OptionalAccount) -> Account:  # async: no I/O, no hop
     if account is None:
         # A browser is sent to the portal's sign-in page and comes back afterwards.
         target = quote(str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""))
@@ -30,7 +30,7 @@ def staff_account(request: Request, account: OptionalAccount) -> Account:
 StaffAccount = Annotated[Account, Depends(staff_account)]
 
 
-def staff_actor(account: StaffAccount) -> Actor:
+async def staff_actor(account: StaffAccount) -> Actor:
     return actor_of(account)
 
 

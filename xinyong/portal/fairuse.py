@@ -59,8 +59,9 @@ def limiter_of(request: Request) -> RateLimiter:
     return limiter
 
 
-def fair_use(request: Request) -> None:
-    """Dependency of the public search, subject pages and API."""
+async def fair_use(request: Request) -> None:
+    """Dependency of the public search, subject pages and API. async: an in-memory count (its lock is held for a few
+    microseconds), not worth a hop to the thread pool on every public request."""
     client = request.client.host if request.client else "unknown"
     wait = limiter_of(request).retry_after(client)
     if wait is not None:
