@@ -10,7 +10,9 @@ Every statement is timed from SQLAlchemy's ``before_cursor_execute`` to ``after_
 the server's work, reading the answer); the BEGIN, COMMIT and pool ping are not statements here.
 
 Prints each statement (its first words) with how many a check sends and their median time, the statement time per
-check, and the median of the whole request. Run it from a worktree of an older commit to compare with that commit.
+check, the median of the whole request, and the CPU time the process spent per check (the app, the test client and
+the driver; the database server's is not counted). Run it from a worktree of an older commit to compare with that
+commit.
 """
 
 from __future__ import annotations
@@ -73,15 +75,18 @@ def measure(url: str, subjects: int, checks: int) -> dict[str, Any]:
             for i in range(WARM + checks):
                 counting[0] = i >= WARM
                 code = rng.choice(listed) if rng.random() < 0.2 else uscc_of(rng.randrange(subjects))
+                if i == WARM:
+                    cpu_at = time.process_time()
                 at = time.perf_counter()
                 answer = client.post("/api/v1/checks", json={"code": code, "matter": MATTER}, headers=headers)
                 if answer.status_code != 200:
                     raise SystemExit(f"check answered {answer.status_code}: {answer.text[:300]}")
                 if counting[0]:
                     requests.append(time.perf_counter() - at)
+            cpu = time.process_time() - cpu_at
     finally:
         engine.dispose()
-    return {"timings": timings, "requests": requests}
+    return {"timings": timings, "requests": requests, "cpu": cpu}
 
 
 def main() -> None:
@@ -107,6 +112,9 @@ def main() -> None:
     print(f"statements per check: {sum(len(t) for t in found['timings'].values()) / args.checks:.2f}")
     print(f"statement time per check (mean): {1000 * per_check:.3f} ms")
     print(f"whole request (median, in-process): {1000 * statistics.median(found['requests']):.2f} ms")
+    print(
+        f"CPU per check (this process: app, test client and driver; mean): {1000 * found['cpu'] / args.checks:.2f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -71,7 +71,7 @@ def test_appending_reads_the_head_and_inserts_and_the_database_moves_the_head(fr
         sa.event.remove(fresh_db.engine, "before_cursor_execute", statement)
     # One round trip less per audited write than an UPDATE from the app (migration 0015's trigger does it).
     audit_statements = [s for s in seen if "audit" in s]
-    assert audit_statements == ["SELECT audit_chain_head.id, audit_chain_head.last_id,", "INSERT INTO audit_event"]
+    assert audit_statements == ["SELECT audit_chain_head.id, audit_chain_head.last_hash", "INSERT INTO audit_event"]
     with fresh_db.engine.connect() as conn:
         head = conn.execute(sa.text("SELECT last_id, last_hash FROM audit_chain_head WHERE id = 1")).one()
         last = conn.execute(sa.text("SELECT id, hash FROM audit_event ORDER BY id DESC LIMIT 1")).one()

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 import yaml
@@ -392,6 +392,7 @@ def grade_of(*, session: Session, subject_id: int) -> dict[str, Any] | None:
     return evaluation.grade_for(session=session, subject_id=subject_id)
 
 
+_CHECKS = cast(sa.Table, Check.__table__)
 _scenario_cache: dict[Path, tuple[tuple[int, int], dict[str, scenarios.Scenario]]] = {}
 
 
@@ -502,9 +503,11 @@ def answer_check(
 
 def store_check(*, session: Session, actor: Actor, check: Check) -> CheckOutcome:
     """Store the check ``answer_check`` made and audit it: the only writes of a check."""
-    # No flush of its own: the check number is made by answer_check, so the audit row needs nothing from the
-    # database and audit.record's flush writes both rows in one unit of work.
-    session.add(check)
+    # One INSERT in SQLAlchemy Core, as the audit entry's: nothing reads the row back in this transaction, and the
+    # ORM's unit of work for it cost a check more CPU than the statement (docs/benchmarks.md, "Soak", session 11).
+    # ``check`` stays a plain object with its new id.
+    values = {column.key: getattr(check, column.key) for column in _CHECKS.columns if column.key != "id"}
+    check.id = session.connection().execute(_CHECKS.insert().returning(_CHECKS.c.id), values).scalar_one()
     audit.record(
         session=session,
         actor=actor,

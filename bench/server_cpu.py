@@ -1,0 +1,124 @@
+"""What each request costs the server in CPU time, by operation: a measure the machine's speed of the day moves
+much less than latency does.
+
+    .venv/bin/python bench/server_cpu.py --engine postgresql
+    cd /tmp/old && /work/main/.venv/bin/python /work/main/bench/server_cpu.py --code . --engine postgresql
+
+Prepares a database exactly as the soak does (``bench/soak.py: prepare``: 100,000 subjects by default, 1 % listed,
+and ``--records`` history records collected through the pipeline), serves the app with ``uvicorn --workers 1`` (the
+soak's ``serve``: one process, so its CPU time is the app's), then sends each operation of the soak's mix
+(``Load``'s own request methods, with their checks of the answer) ``--requests`` times, one at a time, after
+``--warm`` unmeasured ones. Around each operation it reads the CPU time (user + system) of the server process and of
+every PostgreSQL server process on the machine (``psutil``; the machine must be otherwise idle for the second to mean
+anything). Prints, per operation, the server's and PostgreSQL's CPU milliseconds per request and the client's
+p50 / p99 latency. ``--code DIR`` serves another checkout's code (a worktree of an older commit) with this script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+OPERATIONS = ("check", "search_name", "search_html", "search_code", "page_html", "page_json")
+
+
+def _cpu(processes: list[psutil.Process]) -> float:
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:  # a PostgreSQL backend that ended: its time is lost to both readings alike
+            continue
+        total += times.user + times.system
+    return total
+
+
+def _postgres() -> list[psutil.Process]:
+    return [p for p in psutil.process_iter(["name"]) if p.info["name"] in ("postgres", "postmaster")]
+
+
+def _server(base: str) -> psutil.Process:
+    port = int(base.rsplit(":", 1)[1])
+    for process in psutil.Process().children(recursive=True):
+        try:
+            if any(c.laddr.port == port and c.status == psutil.CONN_LISTEN for c in process.net_connections("tcp")):
+                return process
+        except psutil.NoSuchProcess:
+            continue
+    raise SystemExit(f"no server process listens on {port}")
+
+
+async def _measure(soak: Any, world: Any, base: str, requests: int, warm: int) -> dict[str, dict[str, float]]:
+    server = _server(base)
+    load = soak.Load(world, base, duration=0, rate=1.0, seed=1)
+    found: dict[str, dict[str, float]] = {}
+    async with httpx.AsyncClient(base_url=base, timeout=60.0) as client:
+        load.client = client
+        for op in OPERATIONS:
+            send = getattr(load, f"_{op}")
+            rng = random.Random(op)
+            for _ in range(warm):
+                await send(rng)
+            load.tally.latencies[op].clear()
+            postgres = _postgres()
+            app_before, db_before = _cpu([server]), _cpu(postgres)
+            for _ in range(requests):
+                await send(rng)
+            app, db = _cpu([server]) - app_before, _cpu(postgres) - db_before
+            latencies = sorted(load.tally.latencies[op])
+            errors = load.tally.errors[op]
+            if errors or len(latencies) != requests:
+                raise SystemExit(f"{op}: {errors} errors: {load.tally.samples[:3]}")
+            found[op] = {
+                "app_cpu_ms": 1000 * app / requests,
+                "postgres_cpu_ms": 1000 * db / requests,
+                "p50_ms": 1000 * statistics.median(latencies),
+                "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))],
+            }
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--engine", choices=["sqlite", "postgresql"], default="postgresql")
+    parser.add_argument("--subjects", type=int, default=100_000)
+    parser.add_argument("--records", type=int, default=20_000)
+    parser.add_argument("--requests", type=int, default=1000, help="measured requests per operation")
+    parser.add_argument("--warm", type=int, default=100, help="unmeasured requests per operation before those")
+    parser.add_argument("--code", type=Path, default=ROOT, help="the checkout whose app is served")
+    args = parser.parse_args()
+    code = args.code.resolve()
+    sys.path.insert(0, str(code))  # the soak's helpers and the app both come from the checkout measured
+    import bench.soak as soak
+
+    os.environ.setdefault("XINYONG_TODAY", soak.TODAY)
+    with tempfile.TemporaryDirectory(prefix="xinyong-cpu-") as tmp:
+        workdir = Path(tmp)
+        with soak.bench_database(args.engine, workdir) as url:
+            world = soak.prepare(url, subjects=args.subjects, records=args.records, workdir=workdir)
+            with soak.serve(world, workers=1, log=workdir / "server.log") as base:
+                started = time.strftime("%H:%M:%S")
+                found = asyncio.run(_measure(soak, world, base, args.requests, args.warm))
+    print(
+        f"{args.engine}, {args.subjects:,} subjects, {args.requests:,} requests per operation, code {code}, {started}"
+    )
+    print(f"{'operation':12s} {'app CPU ms':>10s} {'PG CPU ms':>10s} {'p50 ms':>8s} {'p99 ms':>8s}")
+    for op, row in found.items():
+        cpu = f"{row['app_cpu_ms']:10.2f} {row['postgres_cpu_ms']:10.2f}"
+        print(f"{op:12s} {cpu} {row['p50_ms']:8.2f} {row['p99_ms']:8.2f}")
+
+
+if __name__ == "__main__":
+    main()
