@@ -147,11 +147,11 @@ def test_the_request_transaction_commits_before_the_answer_and_never_on_an_error
     refused = client.post("/sync/bad1")
     assert refused.status_code == 422 and "bad1 被拒绝" in refused.json()["message"]
     assert stored() == ["a"]  # rolled back
-    assert hops == ["_run_and_commit", "_end"]  # the rollback in a hop of its own
+    assert hops == ["_run_and_commit", "end_session"]  # the rollback in a hop of its own
 
     hops.clear()
     assert client.post("/async/b").status_code == 200
     assert stored() == ["a", "b"]  # an async endpoint's transaction is committed on the way out of get_session
-    assert hops == ["execute", "_end"]
+    assert hops == ["execute", "end_session"]
     assert client.post("/async/bad2").status_code == 422
     assert stored() == ["a", "b"]

@@ -17,6 +17,17 @@ from bench import soak
 from tests.conftest import Database
 
 
+def test_the_server_cpu_benchmark_measures_every_operation(fresh_db: Database, tmp_path: Path) -> None:
+    """bench/server_cpu.py, scaled down: every operation answered as the soak expects it, and CPU time counted."""
+    from bench import server_cpu
+
+    found = server_cpu.measure(fresh_db.url, subjects=500, records=50, requests=20, warm=2, workdir=tmp_path)
+    assert list(found) == list(server_cpu.OPERATIONS)
+    assert all(row["p50_ms"] > 0 and row["p99_ms"] >= row["p50_ms"] for row in found.values()), found
+    # Twenty checks cannot cost the server nothing: the process read is the server's, not another one's.
+    assert found["check"]["app_cpu_ms"] > 0, found
+
+
 @pytest.mark.slow
 def test_short_soak_has_no_errors_and_keeps_the_data_intact(fresh_db: Database, tmp_path: Path) -> None:
     prepared = soak.prepare(fresh_db.url, subjects=2000, records=500, workdir=tmp_path)

@@ -208,16 +208,29 @@ def commit(session: Session) -> None:
         session.commit()
 
 
-@contextmanager
-def session_scope(engine: Engine | None = None, *, write: bool = False) -> Iterator[Session]:
-    """One transaction: commit on success, roll back on error. Services only flush."""
-    with open_session(engine, write=write) as session:
+def end_session(session: Session, *, failed: bool) -> None:
+    """Commit ``session`` (roll back if the commit fails), or roll it back when the work ``failed``; then close it."""
+    with session:  # closes it, giving its connection back to the pool
+        if failed:
+            session.rollback()
+            return
         try:
-            yield session
             commit(session)
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def session_scope(engine: Engine | None = None, *, write: bool = False) -> Iterator[Session]:
+    """One transaction: commit on success, roll back on error. Services only flush."""
+    session = open_session(engine, write=write)
+    try:
+        yield session
+    except BaseException:
+        end_session(session, failed=True)
+        raise
+    end_session(session, failed=False)
 
 
 def refresh_versioned(row: Any, values: dict[str, Any], *, now: dt.datetime) -> bool:

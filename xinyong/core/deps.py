@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from xinyong.accounts import service as accounts
 from xinyong.accounts.models import Role
 from xinyong.audit.service import Actor
-from xinyong.core.database import commit, open_session, session_scope
+from xinyong.core.database import commit, end_session, open_session, session_scope
 from xinyong.core.errors import Forbidden, Unauthenticated
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
@@ -62,24 +62,12 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     try:
         yield session
     except BaseException:
-        await run_in_threadpool(_end, session, failed=True)
+        await run_in_threadpool(end_session, session, failed=True)
         raise
     if session.in_transaction():
-        await run_in_threadpool(_end, session, failed=False)
+        await run_in_threadpool(end_session, session, failed=False)
     else:
         session.close()  # committed in the endpoint's thread: nothing to send
-
-
-def _end(session: Session, *, failed: bool) -> None:
-    with session:  # closes it, giving its connection back to the pool
-        if failed:
-            session.rollback()
-            return
-        try:
-            commit(session)
-        except BaseException:
-            session.rollback()
-            raise
 
 
 def commit_request_session() -> None:
