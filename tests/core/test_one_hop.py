@@ -93,7 +93,8 @@ def test_a_public_page_takes_one_hop_and_a_signed_in_page_reads_its_account(
             hops.clear()
             answer = client.get(path)
             assert answer.status_code == 200, (path, answer.text[:300])
-            # Before: four (the session opened, the access matrix, the rate limit, the account) before the page.
+            # Before: six for a page, five for the API (the session opened, the access matrix, the rate limit, the
+            # account on a page, the page, the commit).
             assert hops == ["_run_and_commit"], path
         client.cookies.set(COOKIE, token)
         assert client.get("/console").status_code == 200
