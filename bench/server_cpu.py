@@ -90,6 +90,15 @@ async def _measure(soak: Any, world: Any, base: str, requests: int, warm: int) -
     return found
 
 
+def measure(url: str, *, subjects: int, records: int, requests: int, warm: int, workdir: Path) -> dict[str, Any]:
+    """Prepare ``url`` (an empty database) as the soak does, serve it with one worker, and measure every operation."""
+    import bench.soak as soak
+
+    world = soak.prepare(url, subjects=subjects, records=records, workdir=workdir)
+    with soak.serve(world, workers=1, log=workdir / "server.log") as base:
+        return asyncio.run(_measure(soak, world, base, requests, warm))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--engine", choices=["sqlite", "postgresql"], default="postgresql")
@@ -104,16 +113,12 @@ def main() -> None:
     import bench.soak as soak
 
     os.environ.setdefault("XINYONG_TODAY", soak.TODAY)
-    with tempfile.TemporaryDirectory(prefix="xinyong-cpu-") as tmp:
-        workdir = Path(tmp)
-        with soak.bench_database(args.engine, workdir) as url:
-            world = soak.prepare(url, subjects=args.subjects, records=args.records, workdir=workdir)
-            with soak.serve(world, workers=1, log=workdir / "server.log") as base:
-                started = time.strftime("%H:%M:%S")
-                found = asyncio.run(_measure(soak, world, base, args.requests, args.warm))
-    print(
-        f"{args.engine}, {args.subjects:,} subjects, {args.requests:,} requests per operation, code {code}, {started}"
-    )
+    started = time.strftime("%H:%M:%S")
+    with tempfile.TemporaryDirectory(prefix="xinyong-cpu-") as tmp, soak.bench_database(args.engine, Path(tmp)) as url:
+        found = measure(
+            url, subjects=args.subjects, records=args.records, requests=args.requests, warm=args.warm, workdir=Path(tmp)
+        )
+    print(f"{args.engine}, {args.subjects:,} subjects, {args.requests:,} requests each, code {code}, {started}")
     print(f"{'operation':12s} {'app CPU ms':>10s} {'PG CPU ms':>10s} {'p50 ms':>8s} {'p99 ms':>8s}")
     for op, row in found.items():
         cpu = f"{row['app_cpu_ms']:10.2f} {row['postgres_cpu_ms']:10.2f}"
