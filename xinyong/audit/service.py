@@ -124,9 +124,10 @@ def record(
 ) -> int:
     """Append an entry to the audit log, in ``session``'s transaction; returns the entry's id.
 
-    The head and the entry are read and written with SQLAlchemy Core: an ORM unit of work for one row that nothing
-    reads back cost a check about a tenth of its time (docs/benchmarks.md, "Soak", session 11). What the caller added
-    to the session is flushed first, as before, so its rows (and ids) exist when the entry is written.
+    The head and the entry are read and written with SQLAlchemy Core: the ORM's flush of a check's row and its entry,
+    rows nothing reads back, was a quarter of the check's CPU in its endpoint (docs/benchmarks.md, "Soak", session
+    11). What the caller added to the session is flushed first, as before, so its rows (and ids) exist when the entry
+    is written.
     """
     session.flush()
     chain, last_hash = _lock_head(session)

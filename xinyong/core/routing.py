@@ -2,11 +2,11 @@
 
 FastAPI runs a plain ``def`` endpoint in the thread pool, then, when the route has a response model (every endpoint
 annotated ``-> dict[str, Any]``), validates the answer in a second hop; the request's session was committed in a
-third, on the way out of ``get_session``. Each hop wakes a thread and waits for a core, and under load those waits
-were much of a check's tail (docs/benchmarks.md, "Soak", session 11). Here such an endpoint is wrapped in an async
-function that runs it, then commits the request's session, in a single hop; FastAPI then validates the answer on
-the event loop, as it does for any async endpoint. What the endpoint does, and when its transaction commits (before
-the response is sent, and not at all when it raises), is unchanged.
+third, on the way out of ``get_session``. Each hop wakes a thread and waits for a core, and under load a wait for a
+core is part of a check's tail (docs/benchmarks.md, "Soak", sessions 9 and 11). Here such an endpoint is wrapped
+in an async function that runs it, then commits the request's session, in a single hop; FastAPI then validates the
+answer on the event loop, as it does for any async endpoint. What the endpoint does, and when its transaction
+commits (before the response is sent, and not at all when it raises), is unchanged.
 """
 
 from __future__ import annotations
