@@ -46,6 +46,9 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
     # Tests start hundreds of apps in one process; frozen, each app's garbage would never be freed (the freeze itself
     # is tested in tests/core/test_gc_freeze.py).
     monkeypatch.setenv("XINYONG_GC_FREEZE", "0")
+    # Nor should each of them spawn a collection process it may never use (tested in
+    # tests/ingest/test_crash_rejects_and_uploads.py).
+    monkeypatch.setenv("XINYONG_INGEST_PRESTART", "0")
     reset_settings()
     yield
     reset_settings()

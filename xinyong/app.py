@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import importlib
 import json
 from collections.abc import AsyncIterator
@@ -22,6 +21,7 @@ from xinyong.accounts import access
 from xinyong.core import timing
 from xinyong.core.database import get_engine, unavailable_reason
 from xinyong.core.errors import XinyongError
+from xinyong.core.heap import freeze_heap
 from xinyong.core.logging import configure_logging, get_logger
 from xinyong.core.migrate import SchemaOutdated, require_current
 from xinyong.core.settings import get_settings
@@ -57,7 +57,7 @@ DOMAINS = (
 def create_app(engine: Engine | None = None) -> FastAPI:
     configure_logging()
     settings = get_settings()
-    collector = IngestProcesses(settings.ingest_processes)
+    collector = IngestProcesses(settings.ingest_processes, freeze=settings.gc_freeze)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -72,6 +72,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
             log.warning("database unavailable at start, schema not checked", error=str(exc.orig).splitlines()[0:1])
         if settings.gc_freeze:
             freeze_heap()
+        if settings.ingest_prestart:
+            await collector.prestart(app.state.engine)
         yield
         collector.shutdown()
 
@@ -84,7 +86,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         dependencies=[Depends(access.enforce), Depends(csrf.verify)],
     )
     app.state.engine = engine or get_engine()
-    app.state.ingest = collector  # started on the first batch, so apps that never collect spawn nothing
+    app.state.ingest = collector  # started with the app (ingest_prestart), else on the first batch
     for domain in DOMAINS:
         module = importlib.import_module(f"xinyong.{domain}.routes")
         app.include_router(module.router)
@@ -98,19 +100,6 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         timing.instrument(app.state.engine)
         app.add_middleware(ServerTiming)  # outermost: the whole of the app's time
     return app
-
-
-def freeze_heap() -> None:
-    """Move every object the started worker holds into the collector's permanent generation.
-
-    After start-up nearly all of a worker's heap (about 240,000 objects: modules, routes, ORM mappings, compiled
-    statements) lives as long as the process. A full collection walks all of it while holding the interpreter lock,
-    so each one stalled every request of the worker: 45 ms on an idle machine, up to 200 ms under the soak
-    (docs/benchmarks.md, "Soak", session 9). Frozen, it is never walked again; what requests create is collected as
-    before. Garbage collected first, so none is frozen with it.
-    """
-    gc.collect()
-    gc.freeze()
 
 
 # What every error response looks like (``error_body``); FastAPI's default 422 schema (``{"detail": [...]}``) is not

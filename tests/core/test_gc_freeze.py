@@ -1,4 +1,4 @@
-"""A started web worker freezes its heap (``xinyong.app.freeze_heap``), so full collections no longer walk it.
+"""A started web worker freezes its heap (``xinyong.core.heap.freeze_heap``), so full collections no longer walk it.
 
 Why: a full collection walked the ~240,000 objects of a started worker while holding the interpreter lock, 45 ms on
 an idle machine and up to 200 ms under the soak, stalling every request of that worker.

@@ -9,7 +9,10 @@ another fresh database: the same records, quarantine and batch, a complete rejec
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import hashlib
+import multiprocessing
 import os
 import socket
 import subprocess
@@ -22,6 +25,7 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from tests.conftest import Database
@@ -34,7 +38,7 @@ from xinyong.audit.service import Actor
 from xinyong.catalog import service as catalog
 from xinyong.core.database import session_scope
 from xinyong.core.settings import reset_settings
-from xinyong.ingest.offload import INTERRUPTED_MESSAGE
+from xinyong.ingest.offload import INTERRUPTED_MESSAGE, IngestProcesses
 from xinyong.ingest.pipeline import ingest_file
 
 REPO = Path(__file__).resolve().parents[2]
@@ -269,3 +273,46 @@ def test_a_dead_collection_process_is_replaced_and_the_resend_resumes(
         assert again.json()["resumed"] is True
         assert (again.json()["received"], again.json()["rejected"]) == (len(rows), REJECTED)
     assert rows_done(clean_db.engine) == ("completed", len(rows))
+
+
+def test_the_collection_process_starts_with_the_app_and_collects_the_first_batch(
+    clean_db: Database,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``XINYONG_INGEST_PRESTART``: the process runs before any batch, and the first batch needs no other."""
+    monkeypatch.setenv("XINYONG_INGEST_PROCESSES", "1")
+    monkeypatch.setenv("XINYONG_INGEST_PRESTART", "1")
+    reset_settings()
+    body = write_csv(tmp_path / "三月处罚.csv", rows_with_rejects()).read_bytes()
+    key = _unit_key(clean_db)
+    before = {p.pid for p in multiprocessing.active_children()}
+    with TestClient(create_app(clean_db.engine)) as client:
+        started = {p.pid for p in multiprocessing.active_children()} - before
+        assert len(started) == 1, started  # started with the app, not waiting for a batch
+        answer = _upload(client, key, body)
+        assert answer.status_code == 201, answer.text
+        assert answer.json()["rejected"] == REJECTED
+        assert {p.pid for p in multiprocessing.active_children()} - before == started
+    assert rows_done(clean_db.engine) == ("completed", len(rows_with_rejects()))
+
+
+def test_a_started_collection_process_has_frozen_what_its_imports_made(clean_db: Database) -> None:  # noqa: F811
+    collector = IngestProcesses(1, freeze=True)
+    try:
+        asyncio.run(collector.prestart(clean_db.engine))
+        frozen = collector._started().submit(gc.get_freeze_count).result()
+        assert frozen > 50_000  # the pipeline's imports, not a handful
+    finally:
+        collector.shutdown()
+
+
+def test_a_database_away_does_not_stop_the_collection_process_starting() -> None:
+    collector = IngestProcesses(1)
+    try:
+        # Port 1 refuses at once: the process logs it and is ready; the first batch will connect for itself.
+        asyncio.run(collector.prestart(sa.create_engine("postgresql+psycopg://postgres@127.0.0.1:1/absent")))
+        child = collector._started().submit(os.getpid).result()
+        assert child in {p.pid for p in multiprocessing.active_children()}
+    finally:
+        collector.shutdown()

@@ -65,6 +65,12 @@ class Settings(BaseSettings):
         ge=0,
         description="Processes per web worker that collect API batches (0: in the web worker's own threads).",
     )
+    ingest_prestart: bool = Field(
+        default=True,
+        description="Start a web worker's collection processes with the worker, rather than on its first batch: a "
+        "process's start-up (about a second of CPU) then neither delays that batch nor competes with the requests "
+        "being served.",
+    )
     gc_freeze: bool = Field(
         default=True,
         description="Each web worker hands what it holds once started (modules, routes, mappings) to the garbage "

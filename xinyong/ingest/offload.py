@@ -7,6 +7,9 @@ every request it holds down with it, and its parsing and validation (about a mil
 compete for the web worker's interpreter with the searches and checks that worker serves. (The soak measured no
 difference in the check's tail on a fast day: docs/benchmarks.md, "Soak", session 4.)
 
+The processes start with the web worker (``XINYONG_INGEST_PRESTART``, ``prestart``): each imports the pipeline,
+freezes its heap and opens a connection before the first batch, so no batch waits for a process to start.
+
 Nothing about a batch changes: the upload is saved before it is sent here, the pipeline commits chunk by chunk in the
 child exactly as it does in the CLI, and a re-send resumes or counts duplicates. If a child dies mid-batch, the request
 gets a 503 saying to send the same file again, which resumes the batch, and the next batch gets a fresh process.
@@ -44,8 +47,9 @@ class Interrupted(XinyongError):
 class IngestProcesses:
     """A lazily started pool of ``processes`` collection processes (none: run in the caller's thread pool)."""
 
-    def __init__(self, processes: int) -> None:
+    def __init__(self, processes: int, *, freeze: bool = False) -> None:
         self.processes = processes
+        self.freeze = freeze
         self._executor: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
@@ -56,14 +60,35 @@ class IngestProcesses:
 
             return await run_in_threadpool(lambda: ingest_file(engine=engine, **options))
         executor = self._started()
-        url = engine.url.render_as_string(hide_password=False)
         try:
-            return await asyncio.wrap_future(executor.submit(_collect, url, options))
+            return await asyncio.wrap_future(executor.submit(_collect, _url(engine), options))
         except BrokenProcessPool:
             # Every batch queued on this pool fails with it; each was saved first, so each resumes when re-sent.
             log.error("collection process died", file=str(options.get("path")))
             self._discard(executor)
             raise Interrupted(INTERRUPTED_MESSAGE, retry_after=1) from None
+
+    async def prestart(self, engine: Engine) -> None:
+        """Start the processes now, each with the pipeline imported and a connection open, rather than on the first
+        batch. A process's start-up is about a second of CPU (imports, the first connection); on the first batch it
+        delayed that batch by as much and competed for the cores with every request being served at that moment
+        (docs/benchmarks.md, "Soak", session 12). Never fails the web worker's start: a database that is away is
+        logged, and the first batch connects instead."""
+        if self.processes == 0:
+            return
+        executor = self._started()
+        url = _url(engine)
+        try:
+            # One task per process: each submit while the others are busy starting spawns the next process.
+            problems = await asyncio.gather(
+                *(asyncio.wrap_future(executor.submit(_warm, url)) for _ in range(self.processes))
+            )
+        except BrokenProcessPool:
+            log.error("collection process died while starting")
+            self._discard(executor)
+            return
+        for problem in filter(None, problems):
+            log.warning("collection process started without a database connection", reason=problem)
 
     def shutdown(self) -> None:
         with self._lock:
@@ -79,6 +104,7 @@ class IngestProcesses:
                     max_workers=self.processes,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_start,
+                    initargs=(self.freeze,),
                 )
             return self._executor
 
@@ -89,12 +115,32 @@ class IngestProcesses:
         broken.shutdown(wait=False, cancel_futures=True)
 
 
-def _start() -> None:
+def _url(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
+
+
+def _start(freeze: bool) -> None:
+    from xinyong.core.heap import freeze_heap
     from xinyong.core.logging import configure_logging
+    from xinyong.ingest import pipeline  # noqa: F401  (imported once, here, rather than during the first batch)
 
     # Ctrl-C reaches the whole process group; the web server shuts the pool down itself, so the children let it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     configure_logging()
+    if freeze:
+        freeze_heap()  # what the imports made lives as long as the process: no full collection walks it again
+
+
+def _warm(url: str) -> str | None:
+    """In a collection process just started: open this process's first connection for ``url``. Returns why the
+    database could not be reached, if it could not."""
+    from xinyong.core.database import get_engine, unavailable_reason
+
+    try:
+        with get_engine(url).connect():
+            return None
+    except Exception as exc:
+        return unavailable_reason(exc) or type(exc).__name__
 
 
 def _collect(url: str, options: dict[str, Any]) -> BatchSummary:
