@@ -420,6 +420,7 @@ class Tally:
     rejected: int = 0
     checks_ok: int = 0
     created_codes: list[str] = field(default_factory=list)
+    began: float = 0.0  # the load's start on the clock of ``spans``
 
     def error(self, op: str, what: str) -> None:
         self.errors[op] += 1
@@ -442,6 +443,7 @@ class Load:
         async with httpx.AsyncClient(base_url=self.base, timeout=60.0, limits=limits) as client:
             self.client = client
             self.deadline = time.monotonic() + self.duration
+            self.tally.began = time.perf_counter()
             users = []
             for op, (count, think) in MIX.items():
                 for k in range(count):
@@ -698,6 +700,25 @@ def _beside_batches(spans: list[tuple[float, float]], batches: list[tuple[float,
     }
 
 
+def _slowest_over_time(tally: Tally, seconds: float, share: float = 0.01, parts: int = 10) -> dict[str, Any]:
+    """When the slowest ``share`` of the searches, pages and checks (batches left out) were sent, counted by tenth of
+    the run: a tail spread evenly is the load; one bunched in a tenth is an event (a process starting, a checkpoint)."""
+    sent = sorted(
+        (
+            (end - start, start - tally.began)
+            for op in OPERATIONS
+            if not op.startswith("ingest")
+            for start, end in tally.spans[op]
+        ),
+        reverse=True,
+    )
+    slowest = sent[: max(1, int(len(sent) * share))] if sent else []
+    counts = [0] * parts
+    for _, at in slowest:
+        counts[min(parts - 1, max(0, int(at / seconds * parts)))] += 1
+    return {"requests": len(slowest), "from_ms": slowest[-1][0] * 1000 if slowest else float("nan"), "by_tenth": counts}
+
+
 # (key in the report, percentile band, label in the table)
 TAIL_BANDS = [("around_p99", 98.5, 99.5, "p98.5–p99.5"), ("slowest_1pct", 99.0, 100.0, "slowest 1 %")]
 
@@ -744,6 +765,7 @@ def report(world: World, tally: Tally, checks: dict[str, dict[str, Any]], second
             "duplicates": tally.duplicates,
             "rejected": tally.rejected,
         },
+        "slowest_over_time": _slowest_over_time(tally, seconds),
         "integrity": checks,
         "targets": targets,
         "error_samples": tally.samples,
@@ -790,6 +812,12 @@ def table(result: dict[str, Any]) -> str:
                 f"  {op:16} {d['requests']:6,} {d['p50_ms']:6.1f} {d['p99_ms']:6.1f}   /  "
                 f"{a['requests']:6,} {a['p50_ms']:6.1f} {a['p99_ms']:6.1f}"
             )
+    if slow := result.get("slowest_over_time"):
+        lines += [
+            "",
+            f"the slowest 1 % of searches, pages and checks ({slow['requests']:,}, ≥ {slow['from_ms']:.1f} ms), "
+            f"by tenth of the run: {' '.join(str(n) for n in slow['by_tenth'])}",
+        ]
     if pauses := result.get("gc_pauses"):
         lines += ["", "garbage collector during the load: full collections (longest, total ms); longest pause (ms)"]
         lines += [
