@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,8 +63,7 @@ async def _measure(soak: Any, world: Any, base: str, requests: int, warm: int) -
     server = _server(base)
     load = soak.Load(world, base, duration=0, rate=1.0, seed=1)
     found: dict[str, dict[str, float]] = {}
-    async with httpx.AsyncClient(base_url=base, timeout=60.0) as client:
-        load.client = client
+    async with load.connected():
         for op in OPERATIONS:
             send = getattr(load, f"_{op}")
             rng = random.Random(op)

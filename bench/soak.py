@@ -10,7 +10,8 @@
 2. Registers four source units (one for the history, three live departments) with API keys and a checker key.
 3. Serves the app with ``uvicorn --workers W`` in a subprocess on loopback and runs, in parallel for ``--duration``
    seconds, closed-loop virtual users (each: request, wait for the answer, think for an exponentially distributed
-   time) of every kind below — asyncio + httpx, one keep-alive connection pool:
+   time) of every kind below — aiohttp on uvloop (``--client httpx``: httpx on asyncio's loop), one keep-alive
+   connection pool:
 
    | operation | request | users | mean think |
    |---|---|---:|---:|
@@ -54,14 +55,16 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import sqlalchemy as sa
+import uvloop
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -428,20 +431,78 @@ class Tally:
             self.samples.append(f"{op}: {what}")
 
 
+@dataclass
+class Answer:
+    """A response, read whole (the latency of a request includes reading its body), whichever client sent it."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        return self.content.decode()
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+# The load generator's HTTP client. It shares the two cores with the server, and the time it spends on a response
+# (parsing it, or waiting for its event loop) is counted in that request's latency: aiohttp on uvloop costs it
+# less CPU per request than httpx on asyncio's loop (docs/benchmarks.md, "Soak", session 12).
+CLIENTS = ("aiohttp", "httpx")
+CLIENT_ERRORS = (httpx.HTTPError, aiohttp.ClientError, asyncio.TimeoutError)
+
+
 class Load:
-    def __init__(self, world: World, base: str, duration: float, rate: float, seed: int) -> None:
+    def __init__(
+        self, world: World, base: str, duration: float, rate: float, seed: int, client: str = CLIENTS[0]
+    ) -> None:
         self.world, self.base, self.duration, self.rate = world, base, duration, rate
         self.tally = Tally()
         self.seed = seed
         self.doc_seq = 0
+        self.client = client
 
-    async def run(self) -> Tally:
-        # An idle connection is dropped by the client before uvicorn's 5-second keep-alive timeout closes it, so a
-        # request is never written into a connection the server is closing at that moment (a ReadError that says
-        # nothing about the app; a browser or proxy does the same).
-        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64, keepalive_expiry=2.0)
-        async with httpx.AsyncClient(base_url=self.base, timeout=60.0, limits=limits) as client:
-            self.client = client
+    @asynccontextmanager
+    async def connected(self) -> AsyncIterator[None]:
+        """One keep-alive pool of up to 64 connections for the requests sent inside.
+
+        An idle connection is dropped by the client after 2 s, before uvicorn's 5-second keep-alive timeout closes
+        it, so a request is never written into a connection the server is closing at that moment (an error that says
+        nothing about the app; a browser or proxy does the same)."""
+        if self.client == "httpx":
+            limits = httpx.Limits(max_connections=64, max_keepalive_connections=64, keepalive_expiry=2.0)
+            async with httpx.AsyncClient(base_url=self.base, timeout=60.0, limits=limits) as client:
+
+                async def send_httpx(method: str, url: str, **kw: Any) -> Answer:
+                    r = await client.request(method, url, **kw)
+                    return Answer(r.status_code, r.headers, r.content)
+
+                self._send = send_httpx
+                yield
+            return
+        connector = aiohttp.TCPConnector(limit=64, keepalive_timeout=2.0)
+        timeout = aiohttp.ClientTimeout(total=60.0)
+        async with aiohttp.ClientSession(self.base, connector=connector, timeout=timeout) as session:
+
+            async def send_aiohttp(method: str, url: str, **kw: Any) -> Answer:
+                if "content" in kw:
+                    kw["data"] = kw.pop("content")
+                async with session.request(method, url, **kw) as r:
+                    return Answer(r.status, r.headers, await r.read())
+
+            self._send = send_aiohttp
+            yield
+
+    def run(self) -> Tally:
+        """The load, on uvloop with aiohttp (asyncio's own loop with httpx)."""
+        loop_factory = uvloop.new_event_loop if self.client == "aiohttp" else None
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            return runner.run(self._run())
+
+    async def _run(self) -> Tally:
+        async with self.connected():
             self.deadline = time.monotonic() + self.duration
             self.tally.began = time.perf_counter()
             users = []
@@ -468,11 +529,11 @@ class Load:
                 self.tally.error(op if op != "ingest" else "ingest_new", f"{type(exc).__name__}: {exc}")
             await asyncio.sleep(rng.expovariate(1 / think))
 
-    async def _request(self, op: str, method: str, url: str, **kw: Any) -> httpx.Response | None:
+    async def _request(self, op: str, method: str, url: str, **kw: Any) -> Answer | None:
         started = time.perf_counter()
         try:
-            response = await self.client.request(method, url, **kw)
-        except httpx.HTTPError as exc:
+            response = await self._send(method, url, **kw)
+        except CLIENT_ERRORS as exc:
             self.tally.error(op, f"{method} {url}: {type(exc).__name__} {exc}")
             return None
         elapsed = time.perf_counter() - started
@@ -785,7 +846,12 @@ def table(result: dict[str, Any]) -> str:
         f"{result['engine']}: {result['seconds']:.0f} s, {result['requests']:,} requests "
         f"({result['per_s']:.1f}/s), {result['errors']} errors; {result['subjects']:,} subjects, "
         f"{result['history_records']:,} history records; uvicorn --workers {result.get('server_workers', '?')}; "
-        f"load average {_loads(result)}",
+        f"load average {_loads(result)}"
+        + (
+            f"; load generator: {g['client']}, {g['cpu_ms_per_request']:.2f} ms CPU per request"
+            if (g := result.get("load_generator"))
+            else ""
+        ),
         "",
         f"{'operation':16} {'requests':>9} {'errors':>7} {'per s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
         f"{'max ms':>8}   server p50 / p95 / p99",
@@ -860,7 +926,14 @@ def _locked(path: Path | None) -> Iterator[None]:
 
 
 def soak(
-    world: World, *, duration: float, workers: int, rate: float = 1.0, seed: int = 1, lock: Path | None = None
+    world: World,
+    *,
+    duration: float,
+    workers: int,
+    rate: float = 1.0,
+    seed: int = 1,
+    lock: Path | None = None,
+    client: str = CLIENTS[0],
 ) -> dict[str, Any]:
     """Serve, load for ``duration`` seconds, stop the server, check integrity; returns the report."""
     log = world.data_dir.parent / "server.log"
@@ -868,13 +941,15 @@ def soak(
     with _locked(lock):
         load_before = os.getloadavg()
         with serve(world, workers=workers, log=log) as base:
-            started, wall_start = time.monotonic(), time.time()
-            tally = asyncio.run(Load(world, base, duration, rate, seed).run())
-            seconds, wall_end = time.monotonic() - started, time.time()
+            started, wall_start, cpu_start = time.monotonic(), time.time(), time.process_time()
+            tally = Load(world, base, duration, rate, seed, client).run()
+            seconds, wall_end, cpu = time.monotonic() - started, time.time(), time.process_time() - cpu_start
         load_after = os.getloadavg()
         result = report(world, tally, integrity(world, tally), seconds)
     result["load_average"] = {"before": load_before, "after": load_after}
     result["server_workers"] = workers
+    # This process does nothing but the load meanwhile: its CPU is the load generator's, taken from the server's cores.
+    result["load_generator"] = {"client": client, "cpu_ms_per_request": 1000 * cpu / max(1, result["requests"])}
     result["gc_pauses"] = gc_pauses(log, wall_start, wall_end, workers)
     result["server_log_tail"] = log.read_text(errors="replace")[-3000:]
     return result
@@ -892,6 +967,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the report here")
     parser.add_argument("--workdir", type=Path, help="keep the database (SQLite), uploads and server log here")
     parser.add_argument("--lock", type=Path, help="flock this file around the measurement (not the data load)")
+    parser.add_argument("--client", choices=CLIENTS, default=CLIENTS[0], help="the load generator's HTTP client")
     args = parser.parse_args()
     # A terminated run still stops its server and drops its PostgreSQL database (the finally blocks run).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -907,7 +983,13 @@ def main() -> None:
             print(f"prepared {args.subjects:,} subjects + {args.records:,} history records in "
                   f"{time.perf_counter() - t0:.0f} s; load average {os.getloadavg()}", flush=True)  # fmt: skip
             result = soak(
-                world, duration=args.duration, workers=args.workers, rate=args.rate, seed=args.seed, lock=args.lock
+                world,
+                duration=args.duration,
+                workers=args.workers,
+                rate=args.rate,
+                seed=args.seed,
+                lock=args.lock,
+                client=args.client,
             )
         result["command"] = " ".join(sys.argv)
     print(table(result))
