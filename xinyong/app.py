@@ -194,8 +194,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DBAPIError)
     async def _database_error(request: Request, exc: DBAPIError) -> Response:
         # The database went away (restart, terminated connection) or SQLite stayed locked: 503, the client may retry.
-        # The pool has already dropped the dead connection, and pool_pre_ping tests the others before they are reused,
-        # so the next request gets a working connection.
+        # The pool has already dropped the dead connection, and tests the others before they are reused
+        # (``core.database._still_connected``), so the next request gets a working connection.
         reason = unavailable_reason(exc)
         if reason is not None:
             log.error("database unavailable", error=str(exc.orig).splitlines()[0] if str(exc.orig) else repr(exc))

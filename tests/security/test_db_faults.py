@@ -156,9 +156,32 @@ def test_all_connections_terminated_between_requests_next_requests_succeed(fresh
     for thread in threads:
         thread.join()
     assert _terminate_backends(fresh_db) >= 1
-    for _ in range(6):  # pool_pre_ping finds every dead connection before a request gets it
+    for _ in range(6):  # the pool's checkout test finds every dead connection before a request gets it
         assert client.get(f"/api/v1/subjects/{code}").status_code == 200
         assert client.get(f"/subjects/{code}", headers=HTML).status_code == 200
+
+
+@pg_only
+def test_a_pooled_connection_is_reused_without_a_round_trip(fresh_db: Database, tmp_path: Path) -> None:
+    """The pool tests a connection by looking at its socket, not with a query (``core.database._still_connected``):
+    libpq's own trace of the connection shows nothing sent or received from checkout to return. With
+    ``pool_pre_ping`` it showed a query and its answer, a round trip on every request."""
+    engine = create_db_engine(fresh_db.url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+            raw = conn.connection.driver_connection
+        trace = tmp_path / "libpq.trace"
+        with trace.open("w") as out:
+            raw.pgconn.trace(out.fileno())
+            try:
+                with engine.connect() as conn:
+                    assert conn.connection.driver_connection is raw  # the same connection, from the pool
+            finally:
+                raw.pgconn.untrace()
+        assert trace.read_text() == ""
+    finally:
+        engine.dispose()
 
 
 @pg_only

@@ -7,6 +7,7 @@ migrations serve both; engine-specific behaviour is confined to this module and 
 from __future__ import annotations
 
 import datetime as dt
+import select
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -74,7 +75,6 @@ def create_db_engine(url: str | None = None, **kwargs: Any) -> Engine:
         engine = sa.create_engine(url, connect_args={"timeout": busy}, **kwargs)
         _configure_sqlite(engine, busy_ms=int(busy * 1000))
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     # No JIT compilation. PostgreSQL compiles any plan estimated above 100,000 cost units, and a lookup by record id
@@ -82,7 +82,27 @@ def create_db_engine(url: str | None = None, **kwargs: Any) -> Engine:
     # query (2,000 ids) crossed it and spent 1.8 s compiling to run in 40 ms. Collection ran at 750 rows/s with JIT
     # and 1,741 without, on the same database in the same hour (docs/benchmarks.md, "Growth", session 7).
     kwargs["connect_args"] = {"options": "-c jit=off", **kwargs.get("connect_args", {})}
-    return sa.create_engine(url, **kwargs)
+    engine = sa.create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        event.listen(engine, "checkout", _still_connected)
+    return engine
+
+
+def _still_connected(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """The pool's test of a PostgreSQL connection before it is reused, without a round trip.
+
+    A connection idle in the pool has nothing to read unless its server has gone: a restart or
+    ``pg_terminate_backend`` sends a last error and closes the socket, and a dropped socket reads as closed. Raising
+    ``DisconnectionError`` makes the pool discard the connection and hand out a fresh one (SQLAlchemy's documented
+    pessimistic check), so no request gets a dead pooled connection (``tests/security/test_db_faults.py``).
+    ``pool_pre_ping`` did the same with a ``SELECT 1`` on every checkout: one round trip of the check's eleven, and of a
+    page's five (docs/benchmarks.md, "Soak", session 12). What neither sees is a server that vanished without closing
+    (a cut cable): the request's first statement then fails with the clean 503, as it would have in the ping.
+    """
+    poller = select.poll()  # not select.select, which cannot watch a descriptor above 1023
+    poller.register(dbapi_connection.fileno(), select.POLLIN | select.POLLPRI)
+    if poller.poll(0):
+        raise sa.exc.DisconnectionError("PostgreSQL closed this pooled connection")
 
 
 def _configure_sqlite(engine: Engine, *, busy_ms: int) -> None:
