@@ -247,18 +247,24 @@ def test_api_upload_crash_then_resend_equals_one_clean_upload(
     assert state_of(clean_db.engine) == expected
 
 
+def _with_one_process(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **env: str
+) -> tuple[list[dict[str, str]], bytes, str]:
+    """One collection process per web worker (and ``env``); the rows, the file that holds them and a unit's key."""
+    for name, value in {"XINYONG_INGEST_PROCESSES": "1", **env}.items():
+        monkeypatch.setenv(name, value)
+    reset_settings()
+    rows = rows_with_rejects()
+    return rows, write_csv(tmp_path / "三月处罚.csv", rows).read_bytes(), _unit_key(db)
+
+
 def test_a_dead_collection_process_is_replaced_and_the_resend_resumes(
     clean_db: Database,  # noqa: F811
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The same web app, before and after its collection process died: the re-sent file resumes in a new one."""
-    monkeypatch.setenv("XINYONG_INGEST_CHUNK_SIZE", "4")
-    monkeypatch.setenv("XINYONG_INGEST_PROCESSES", "1")
-    reset_settings()
-    rows = rows_with_rejects()
-    body = write_csv(tmp_path / "三月处罚.csv", rows).read_bytes()
-    key = _unit_key(clean_db)
+    rows, body, key = _with_one_process(clean_db, tmp_path, monkeypatch, XINYONG_INGEST_CHUNK_SIZE="4")
     with TestClient(create_app(clean_db.engine)) as client:
         monkeypatch.setenv("XINYONG_FAULT", "after_commit:2")  # read by the process spawned for the first batch
         first = _upload(client, key, body)
@@ -281,11 +287,7 @@ def test_the_collection_process_starts_with_the_app_and_collects_the_first_batch
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """``XINYONG_INGEST_PRESTART``: the process runs before any batch, and the first batch needs no other."""
-    monkeypatch.setenv("XINYONG_INGEST_PROCESSES", "1")
-    monkeypatch.setenv("XINYONG_INGEST_PRESTART", "1")
-    reset_settings()
-    body = write_csv(tmp_path / "三月处罚.csv", rows_with_rejects()).read_bytes()
-    key = _unit_key(clean_db)
+    rows, body, key = _with_one_process(clean_db, tmp_path, monkeypatch, XINYONG_INGEST_PRESTART="1")
     before = {p.pid for p in multiprocessing.active_children()}
     with TestClient(create_app(clean_db.engine)) as client:
         started = {p.pid for p in multiprocessing.active_children()} - before
@@ -294,7 +296,7 @@ def test_the_collection_process_starts_with_the_app_and_collects_the_first_batch
         assert answer.status_code == 201, answer.text
         assert answer.json()["rejected"] == REJECTED
         assert {p.pid for p in multiprocessing.active_children()} - before == started
-    assert rows_done(clean_db.engine) == ("completed", len(rows_with_rejects()))
+    assert rows_done(clean_db.engine) == ("completed", len(rows))
 
 
 def test_a_started_collection_process_has_frozen_what_its_imports_made(clean_db: Database) -> None:  # noqa: F811
