@@ -95,9 +95,10 @@ def _still_connected(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     ``pg_terminate_backend`` sends a last error and closes the socket, and a dropped socket reads as closed. Raising
     ``DisconnectionError`` makes the pool discard the connection and hand out a fresh one (SQLAlchemy's documented
     pessimistic check), so no request gets a dead pooled connection (``tests/security/test_db_faults.py``).
-    ``pool_pre_ping`` did the same with a ``SELECT 1`` on every checkout: one round trip of the check's eleven, and of a
-    page's five (docs/benchmarks.md, "Soak", session 12). What neither sees is a server that vanished without closing
-    (a cut cable): the request's first statement then fails with the clean 503, as it would have in the ping.
+    ``pool_pre_ping`` did the same with an empty query on every checkout: one round trip of a check's eleven, of a
+    subject page's eight and of a code search's five (docs/benchmarks.md, "Soak", session 12). What neither sees is
+    a server that vanished without closing (a cut cable): the request's first statement then fails with the clean
+    503, as it would have in the ping.
     """
     poller = select.poll()  # not select.select, which cannot watch a descriptor above 1023
     poller.register(dbapi_connection.fileno(), select.POLLIN | select.POLLPRI)
