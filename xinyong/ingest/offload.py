@@ -45,7 +45,8 @@ class Interrupted(XinyongError):
 
 
 class IngestProcesses:
-    """A lazily started pool of ``processes`` collection processes (none: run in the caller's thread pool)."""
+    """A pool of ``processes`` collection processes (none: run in the caller's thread pool), started by ``prestart``
+    when the web worker starts, or else by the first batch."""
 
     def __init__(self, processes: int, *, freeze: bool = False) -> None:
         self.processes = processes
