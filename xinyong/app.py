@@ -57,7 +57,7 @@ DOMAINS = (
 def create_app(engine: Engine | None = None) -> FastAPI:
     configure_logging()
     settings = get_settings()
-    collector = IngestProcesses(settings.ingest_processes, freeze=settings.gc_freeze)
+    collector = IngestProcesses(settings.ingest_processes, freeze=settings.gc_freeze, priority=settings.ingest_priority)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -309,6 +309,26 @@ def test_a_started_collection_process_has_frozen_what_its_imports_made(clean_db:
         collector.shutdown()
 
 
+def test_collection_processes_run_at_idle_priority_unless_told_otherwise(
+    clean_db: Database,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``XINYONG_INGEST_PRIORITY``: idle by default (Linux SCHED_IDLE), the web workers' own with ``normal``."""
+    for setting, policy in ((None, os.SCHED_IDLE), ("normal", os.SCHED_OTHER), ("idle", os.SCHED_IDLE)):
+        if setting is None:
+            monkeypatch.delenv("XINYONG_INGEST_PRIORITY", raising=False)
+        else:
+            monkeypatch.setenv("XINYONG_INGEST_PRIORITY", setting)
+        reset_settings()
+        collector = create_app(clean_db.engine).state.ingest
+        try:
+            asyncio.run(collector.prestart(clean_db.engine))
+            assert collector._started().submit(os.sched_getscheduler, 0).result() == policy, setting
+        finally:
+            collector.shutdown()
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER  # the web worker itself keeps its priority
+
+
 def test_a_database_away_does_not_stop_the_collection_process_starting() -> None:
     collector = IngestProcesses(1)
     try:

@@ -471,6 +471,25 @@ def test_json_of_another_resource_is_refused_as_a_whole() -> None:
         rows_from_objects(spec(), [valid_license_row(1)])
 
 
+def test_json_objects_may_each_spell_their_keys_their_own_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each key's field is worked out once per file (``_keyed_rows``): a later object that writes the same field
+    another way (code, Chinese name, a required mark), or keys beyond those remembered, is still read right."""
+    monkeypatch.setattr(rows_module, "_KEYS_REMEMBERED", 40)
+    names = {f.code: f.name for f in spec().fields}
+    objects = []
+    for i, spelling in enumerate(["code", "name", "marked", "code", "name"], start=1):
+        row = valid_penalty_row(i)
+        if spelling == "name":
+            row = {names[k]: v for k, v in row.items()}
+        elif spelling == "marked":
+            row = {f"*{names[k]}（必填）": v for k, v in row.items()}
+        objects.append(row | {f"备注{i}_{n}": "x" for n in range(30)})  # unknown keys, 150 in all: ignored
+    _, rows = rows_from_objects(spec(), objects)
+    read = list(rows)
+    assert [r.problems for r in read] == [()] * 5
+    assert [r.fields for r in read] == [{k: str(v) for k, v in valid_penalty_row(i).items()} for i in range(1, 6)]
+
+
 def test_rows_from_objects_for_the_http_body() -> None:
     info, rows = rows_from_objects(spec(), mixed_rows())
     assert info.format == "json"

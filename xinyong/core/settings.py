@@ -71,6 +71,12 @@ class Settings(BaseSettings):
         "process's start-up (about a second of CPU) then neither delays that batch nor competes with the requests "
         "being served.",
     )
+    ingest_priority: Literal["idle", "normal"] = Field(
+        default="idle",
+        description="CPU priority of the collection processes. idle: they get only the CPU time no web request "
+        "wants (Linux SCHED_IDLE; nice 19 elsewhere), so a batch does not slow the searches and checks served "
+        "beside it; normal: the web workers' own priority.",
+    )
     gc_freeze: bool = Field(
         default=True,
         description="Each web worker hands what it holds once started (modules, routes, mappings) to the garbage "

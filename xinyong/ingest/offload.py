@@ -10,6 +10,12 @@ difference in the check's tail on a fast day: docs/benchmarks.md, "Soak", sessio
 The processes start with the web worker (``XINYONG_INGEST_PRESTART``, ``prestart``): each imports the pipeline,
 freezes its heap and opens a connection before the first batch, so no batch waits for a process to start.
 
+They run at idle CPU priority (``XINYONG_INGEST_PRIORITY``, ``lower_priority``), so a web worker that wants a core
+gets it before them. On two cores a batch's parsing and validation took a core from the searches, pages and checks
+being served, and the checks that overlapped a batch had two to three times the p99 of the others. A batch is a
+program's upload; a check is a clerk at a counter. Under the soak's load the batches took no longer than before: the
+cores are idle most of the time, and that time is enough for them (docs/benchmarks.md, "Soak", session 13).
+
 Nothing about a batch changes: the upload is saved before it is sent here, the pipeline commits chunk by chunk in the
 child exactly as it does in the CLI, and a re-send resumes or counts duplicates. If a child dies mid-batch, the request
 gets a 503 saying to send the same file again, which resumes the batch, and the next batch gets a fresh process.
@@ -19,11 +25,12 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import signal
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
@@ -48,9 +55,10 @@ class IngestProcesses:
     """A pool of ``processes`` collection processes (none: run in the caller's thread pool), started by ``prestart``
     when the web worker starts, or else by the first batch."""
 
-    def __init__(self, processes: int, *, freeze: bool = False) -> None:
+    def __init__(self, processes: int, *, freeze: bool = False, priority: Literal["idle", "normal"] = "normal") -> None:
         self.processes = processes
         self.freeze = freeze
+        self.priority = priority
         self._executor: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
@@ -105,7 +113,7 @@ class IngestProcesses:
                     max_workers=self.processes,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_start,
-                    initargs=(self.freeze,),
+                    initargs=(self.freeze, self.priority),
                 )
             return self._executor
 
@@ -120,7 +128,16 @@ def _url(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=False)
 
 
-def _start(freeze: bool) -> None:
+def lower_priority() -> None:
+    """Give this process only the CPU time nothing else wants: Linux's SCHED_IDLE policy, else nice 19 (the
+    lowest ``nice`` gives). Any process may lower its own priority; only a privileged one may raise it again."""
+    if hasattr(os, "SCHED_IDLE"):
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # this thread, the process's only one so far
+    else:
+        os.nice(19)
+
+
+def _start(freeze: bool, priority: str) -> None:
     from xinyong.core.heap import freeze_heap
     from xinyong.core.logging import configure_logging
     from xinyong.ingest import pipeline  # noqa: F401  (imported once, here, rather than during the first batch)
@@ -128,6 +145,11 @@ def _start(freeze: bool) -> None:
     # Ctrl-C reaches the whole process group; the web server shuts the pool down itself, so the children let it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     configure_logging()
+    if priority == "idle":
+        try:
+            lower_priority()
+        except OSError as exc:  # a sandbox that forbids it: collect at normal priority rather than not at all
+            log.warning("collection process kept normal priority", reason=str(exc))
     if freeze:
         freeze_heap()  # what the imports made lives as long as the process: no full collection walks it again
 

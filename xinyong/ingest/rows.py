@@ -452,8 +452,15 @@ def _keyed(
     return info, _keyed_rows(spec, chain([first], items))
 
 
+_KEYS_REMEMBERED = 1000
+
+
 def _keyed_rows(spec: ResourceSpec, items: Iterator[tuple[int, Any]]) -> Iterator[RawRow]:
     lookup = _field_lookup(spec)
+    # The field of each key as written, worked out once per file: the objects of a file repeat the same keys, and
+    # normalising every key of every row (``header_key``: two regular expressions) was a seventh of a 110-row
+    # batch's collection time (docs/benchmarks.md, "Soak", session 13).
+    field_of: dict[str, str | None] = {}
     for row_no, item in items:
         if not isinstance(item, dict):
             yield RawRow(row_no, {}, {}, (Problem("", '此条数据不是对象（应为 {"字段": "值", …}）'),))
@@ -462,7 +469,12 @@ def _keyed_rows(spec: ResourceSpec, items: Iterator[tuple[int, Any]]) -> Iterato
         fields: dict[str, str] = {}
         problems: list[Problem] = []
         for key, text in values.items():
-            code = lookup.get(header_key(key))
+            if key in field_of:
+                code = field_of[key]
+            else:
+                code = lookup.get(header_key(key))
+                if len(field_of) < _KEYS_REMEMBERED:  # bounded: a hostile file may give every object new keys
+                    field_of[key] = code
             if code is None:
                 continue
             if code in fields:
