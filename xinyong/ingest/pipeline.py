@@ -484,7 +484,11 @@ def chunk_records(*, batch_id: str, now: dt.datetime) -> sa.Select[int]:
     and read every record of the resource for every chunk, while holding the write lock — 40 ms of a 200-row chunk
     at 40,000 records and growing with them (docs/benchmarks.md, "Soak"). ``batch_id = …`` leaves one index.
     """
-    return sa.select(Record.id).where(Record.batch_id == batch_id, Record.updated_at == now)
+    return sa.select(Record.id).where(_of_chunk(batch_id=batch_id, now=now))
+
+
+def _of_chunk(*, batch_id: str, now: dt.datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(Record.batch_id == batch_id, Record.updated_at == now)
 
 
 def _chunk_record_ids(session: Session, *, batch_id: str, now: dt.datetime) -> list[int]:
@@ -501,8 +505,7 @@ def _sync_list_entries(*, session: Session, batch_id: str, now: dt.datetime) -> 
 
 def _send_notices(*, session: Session, batch_id: str, now: dt.datetime) -> None:
     """失信告知 for the dishonesty records this chunk wrote, in the same transaction (one notice per record)."""
-    if record_ids := _chunk_record_ids(session, batch_id=batch_id, now=now):
-        notices.notify_records(session=session, record_ids=record_ids)
+    notices.notify_where(session=session, which=_of_chunk(batch_id=batch_id, now=now))
 
 
 def _quarantined(batch_id: str, raw: RawRow, problems: list[Problem], now: dt.datetime) -> dict[str, Any]:

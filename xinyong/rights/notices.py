@@ -1,10 +1,10 @@
 """失信告知 (两书同达): when a dishonesty record or a list entry about a subject is recorded, the subject is told what
 was recorded, by whom, how long it will be published and how to object or apply for repair.
 
-``notify_records`` is called by the collection pipeline for each chunk in the chunk's own transaction, and by the
-commitments service for a broken commitment; ``notify_list_entries`` for entries a credit office lists by hand;
-``send_pending`` sweeps anything not yet told (records that were linked to a subject only later, entries listed
-before this existed). One notice per record or entry (unique keys), so every call is idempotent.
+``notify_where`` is called by the collection pipeline for each chunk in the chunk's own transaction, and
+``notify_records`` by the commitments service for a broken commitment; ``notify_list_entries`` for entries a credit
+office lists by hand; ``send_pending`` sweeps anything not yet told (records that were linked to a subject only later,
+entries listed before this existed). One notice per record or entry (unique keys), so every call is idempotent.
 """
 
 from __future__ import annotations
@@ -139,38 +139,51 @@ def _write(session: Session, notices: list[dict[str, Any]], key_of: str) -> None
 
 def notify_records(*, session: Session, record_ids: Sequence[int]) -> int:
     """Notices for those of ``record_ids`` that are active dishonesty records linked to a subject and not yet told."""
+    return sum(
+        notify_where(session=session, which=Record.id.in_(list(record_ids[start : start + _IN])))
+        for start in range(0, len(record_ids), _IN)
+    )
+
+
+def notify_where(*, session: Session, which: sa.ColumnElement[bool]) -> int:
+    """Notices for the records ``which`` selects that are active dishonesty records linked to a subject and not yet
+    told; returns how many were written.
+
+    The collection pipeline names a chunk's records by their batch and time (``which``), not by their ids: ``record``
+    is partitioned by subject, so a list of ids is looked for in every partition, and PostgreSQL read every row of all
+    sixteen to find a chunk's 110 (8 ms of a 110-row batch at 20,000 records, and growing with them); the batch's
+    index finds them in each partition at once (docs/benchmarks.md, "Soak", session 13).
+    """
     today = clock.today()
-    written = 0
     resources: dict[int, Resource] = {}
-    for start in range(0, len(record_ids), _IN):
-        ids = list(record_ids[start : start + _IN])
-        told = set(session.scalars(sa.select(DishonestyNotice.record_id).where(DishonestyNotice.record_id.in_(ids))))
-        # Columns only (no payload, no per-row resource): the resource's field list is a large JSON document that
-        # would otherwise be decoded once per record, and the notice needs neither.
-        rows = session.execute(
-            sa.select(*[Record.__table__.c[c] for c in _FACT_COLUMNS], SourceUnit.name)
-            .join(Resource, Resource.id == Record.resource_id)
-            .join(SourceUnit, SourceUnit.id == Record.source_unit_id)
-            .where(
-                Record.id.in_([i for i in ids if i not in told]),
-                Record.subject_id.is_not(None),
-                Record.status == RecordStatus.ACTIVE,
-                Resource.nature.in_(NOTICE_NATURES),
-            )
-        ).all()
-        notices = []
-        for *values, unit_name in rows:
-            facts = _Facts(**dict(zip(_FACT_COLUMNS, values, strict=True)))
-            resource = resources.get(facts.resource_id) or session.get(Resource, facts.resource_id)
-            assert resource is not None
-            resources[facts.resource_id] = resource
-            notices.append(
-                {"subject_id": facts.subject_id, "record_id": facts.id, "list_entry_id": None}
-                | _record_notice(facts, resource, unit_name, today)  # type: ignore[arg-type]
-            )
-        _write(session, notices, "record")
-        written += len(notices)
-    return written
+    # Columns only (no payload, no per-row resource): the resource's field list is a large JSON document that would
+    # otherwise be decoded once per record, and the notice needs neither.
+    rows = session.execute(
+        sa.select(*[Record.__table__.c[c] for c in _FACT_COLUMNS], SourceUnit.name)
+        .join(Resource, Resource.id == Record.resource_id)
+        .join(SourceUnit, SourceUnit.id == Record.source_unit_id)
+        .outerjoin(DishonestyNotice, DishonestyNotice.record_id == Record.id)
+        .where(
+            which,
+            Record.subject_id.is_not(None),
+            Record.status == RecordStatus.ACTIVE,
+            Resource.nature.in_(NOTICE_NATURES),
+            DishonestyNotice.id.is_(None),  # not yet told
+        )
+        .order_by(Record.id)
+    ).all()
+    notices = []
+    for *values, unit_name in rows:
+        facts = _Facts(**dict(zip(_FACT_COLUMNS, values, strict=True)))
+        resource = resources.get(facts.resource_id) or session.get(Resource, facts.resource_id)
+        assert resource is not None
+        resources[facts.resource_id] = resource
+        notices.append(
+            {"subject_id": facts.subject_id, "record_id": facts.id, "list_entry_id": None}
+            | _record_notice(facts, resource, unit_name, today)  # type: ignore[arg-type]
+        )
+    _write(session, notices, "record")
+    return len(notices)
 
 
 def notify_list_entries(*, session: Session, entry_ids: Sequence[int]) -> int:
