@@ -11,10 +11,11 @@ The processes start with the web worker (``XINYONG_INGEST_PRESTART``, ``prestart
 freezes its heap and opens a connection before the first batch, so no batch waits for a process to start.
 
 They run at idle CPU priority (``XINYONG_INGEST_PRIORITY``, ``lower_priority``), so a web worker that wants a core
-gets it before them. On two cores a batch's parsing and validation took a core from the searches, pages and checks
-being served, and the checks that overlapped a batch had two to three times the p99 of the others. A batch is a
-program's upload; a check is a clerk at a counter. Under the soak's load the batches took no longer than before: the
-cores are idle most of the time, and that time is enough for them (docs/benchmarks.md, "Soak", session 13).
+gets it before them: a batch is a program's upload, a check is a clerk at a counter. On two cores a batch's parsing
+and validation competes with the searches, pages and checks being served; in the soak, checks that overlapped a batch
+had 1.6–3 times the p99 of the others. Idle priority lowered the check's p99 in every short paired run (by 0.4–5.5 ms)
+though not in a 10-minute pair, and the batches took no longer: the cores are idle most of the time, and that time is
+enough for them (docs/benchmarks.md, "Soak", session 13).
 
 Nothing about a batch changes: the upload is saved before it is sent here, the pipeline commits chunk by chunk in the
 child exactly as it does in the CLI, and a re-send resumes or counts duplicates. If a child dies mid-batch, the request
