@@ -7,7 +7,9 @@ import datetime as dt
 import sqlalchemy as sa
 
 from tests.conftest import Database
-from xinyong.ingest.pipeline import _refresh_statistics, chunk_records
+from xinyong.ingest.pipeline import _refresh_statistics, of_chunk
+from xinyong.lists.service import records_to_feed
+from xinyong.rights.notices import untold_facts
 
 
 def _estimate(engine: sa.Engine) -> float:
@@ -62,23 +64,31 @@ def test_a_batch_lookup_uses_its_index_when_most_records_have_no_batch(fresh_db:
         batched = factories.record(session, subject_row=subject, unit_row=unit, doc_no="批次〔2026〕1号")
         batched.batch_id = "b1"
         session.flush()
-    # The statement the pipeline runs after each chunk (list sync, notices), as this engine receives it.
-    compiled = chunk_records(batch_id="b1", now=dt.datetime(2026, 6, 15, tzinfo=dt.UTC)).compile(
-        dialect=fresh_db.engine.dialect
-    )
+    # The statements the pipeline runs after each chunk (list sync, notices), as this engine receives them.
+    now = dt.datetime(2026, 6, 15, tzinfo=dt.UTC)
+    statements = [
+        statement.compile(dialect=fresh_db.engine.dialect, compile_kwargs={"render_postcompile": True})
+        for statement in (
+            records_to_feed({"administrative_penalty"}, of_chunk(batch_id="b1", now=now)),
+            untold_facts(of_chunk(batch_id="b1", now=now)),
+        )
+    ]
     with fresh_db.engine.connect() as conn:
         if fresh_db.kind == "sqlite":
-            params = tuple(str(compiled.params[name]) for name in compiled.positiontup or ())
             for when in ("before ANALYZE", "after ANALYZE"):
                 # Before: no statistics at all, as in a database collected into but not yet analysed by the worker.
-                rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), params)
-                plan = " ".join(str(row[-1]) for row in rows)
-                assert "ix_record_batch_id" in plan, f"{when}: {plan}"
+                for compiled in statements:
+                    params = tuple(str(compiled.params[name]) for name in compiled.positiontup or ())
+                    rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), params)
+                    plan = " ".join(str(row[-1]) for row in rows)
+                    assert "ix_record_batch_id" in plan, f"{when}: {plan}"
                 conn.execute(sa.text("ANALYZE"))
         else:
             conn.execute(sa.text("ANALYZE"))
-            plan = " ".join(str(row[0]) for row in conn.exec_driver_sql("EXPLAIN " + str(compiled), compiled.params))
-            assert "batch_id_idx" in plan or "ix_record_batch_id" in plan, plan
+            for compiled in statements:
+                explain = conn.exec_driver_sql("EXPLAIN " + str(compiled), compiled.params)
+                plan = " ".join(str(row[0]) for row in explain)
+                assert "batch_id_idx" in plan or "ix_record_batch_id" in plan, plan
         definition = conn.execute(
             sa.text("SELECT sql FROM sqlite_master WHERE name = 'ix_record_batch_id'")
             if fresh_db.kind == "sqlite"

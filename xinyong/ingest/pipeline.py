@@ -476,36 +476,33 @@ def _refresh_statistics(engine: Engine, chunks_this_run: int, rows_this_run: int
         conn.commit()
 
 
-def chunk_records(*, batch_id: str, now: dt.datetime) -> sa.Select[int]:
-    """The records a chunk wrote: exactly those of its batch stamped with the chunk's time.
+def of_chunk(*, batch_id: str, now: dt.datetime) -> sa.ColumnElement[bool]:
+    """The records a chunk wrote: exactly those of its batch stamped with the chunk's time. The list sync and the
+    notices of a chunk select its records by this, not by a list of ids: ``record`` is partitioned by subject on
+    PostgreSQL, so ids are looked for in every partition, and PostgreSQL read every row of all sixteen to find a
+    chunk's 110 (8 ms of a 110-row batch at 21,000 records, growing with them; docs/benchmarks.md, "Soak", session
+    13); the batch's index finds them in each partition at once.
 
     By batch alone (a batch has one resource): with the resource as a second term, SQLite without planner statistics
     (a database collected into but not yet analysed by the worker's daily PRAGMA optimize) chose the resource's index
     and read every record of the resource for every chunk, while holding the write lock — 40 ms of a 200-row chunk
     at 40,000 records and growing with them (docs/benchmarks.md, "Soak"). ``batch_id = …`` leaves one index.
     """
-    return sa.select(Record.id).where(_of_chunk(batch_id=batch_id, now=now))
-
-
-def _of_chunk(*, batch_id: str, now: dt.datetime) -> sa.ColumnElement[bool]:
     return sa.and_(Record.batch_id == batch_id, Record.updated_at == now)
-
-
-def _chunk_record_ids(session: Session, *, batch_id: str, now: dt.datetime) -> list[int]:
-    return list(session.scalars(chunk_records(batch_id=batch_id, now=now)))
 
 
 def _sync_list_entries(*, session: Session, batch_id: str, now: dt.datetime) -> None:
     """Collected list-entry records become list entries in the same transaction as the records themselves."""
-    if record_ids := _chunk_record_ids(session, batch_id=batch_id, now=now):
-        lists.sync_from_records(
-            session=session, actor=Actor(name=f"batch:{batch_id}", role="source_unit"), record_ids=record_ids
-        )
+    lists.sync_from_records(
+        session=session,
+        actor=Actor(name=f"batch:{batch_id}", role="source_unit"),
+        which=of_chunk(batch_id=batch_id, now=now),
+    )
 
 
 def _send_notices(*, session: Session, batch_id: str, now: dt.datetime) -> None:
     """失信告知 for the dishonesty records this chunk wrote, in the same transaction (one notice per record)."""
-    notices.notify_where(session=session, which=_of_chunk(batch_id=batch_id, now=now))
+    notices.notify_where(session=session, which=of_chunk(batch_id=batch_id, now=now))
 
 
 def _quarantined(batch_id: str, raw: RawRow, problems: list[Problem], now: dt.datetime) -> dict[str, Any]:

@@ -420,6 +420,19 @@ def active_entries(*, session: Session, subject_id: int, today: dt.date | None =
     return list(session.scalars(_ACTIVE_ENTRIES, params).unique())
 
 
+def records_to_feed(
+    resources: set[str], which: sa.ColumnElement[bool] | None = None
+) -> sa.Select[Record, str, dict[str, str]]:
+    """The records of the list-entry ``resources`` (those ``which`` selects, if given), with their resource."""
+    query = (
+        sa.select(Record, Resource.code, Resource.roles)
+        .join(Resource, Resource.id == Record.resource_id)
+        .where(Resource.code.in_(resources))
+        .order_by(Record.id)
+    )
+    return query if which is None else query.where(which)
+
+
 def associated_entries(
     *,
     session: Session,
@@ -490,33 +503,36 @@ def _feed_index(session: Session) -> dict[tuple[str, str | None], ListType]:
     return index
 
 
-def sync_from_records(*, session: Session, actor: Actor, record_ids: list[int] | None = None) -> SyncSummary:
+def sync_from_records(
+    *,
+    session: Session,
+    actor: Actor,
+    record_ids: list[int] | None = None,
+    which: sa.ColumnElement[bool] | None = None,
+) -> SyncSummary:
     """Turn records of list-entry resources into list entries, idempotently (keyed by the record).
 
     The hook for the collection pipeline and the upper-platform import: call it after a chunk is upserted, with the
-    chunk's record ids (or without, to sweep everything). The record's ``origin`` is kept ('collection' for local
-    source units, else the upper platform's name). Re-running changes nothing unless the record changed.
+    chunk's record ids or a condition that selects its records (``which``: the pipeline's batch and time, which finds
+    them through the batch's index where a list of ids is looked for in every partition of ``record``), or with
+    neither, to sweep everything. The record's ``origin`` is kept ('collection' for local source units, else the upper
+    platform's name). Re-running changes nothing unless the record changed.
     """
     index = _feed_index(session)
-    resources = {code for code, _ in index}
-    query = (
-        sa.select(Record, Resource.code, Resource.roles)
-        .join(Resource, Resource.id == Record.resource_id)
-        .where(Resource.code.in_(resources))
-        .order_by(Record.id)
-    )
+    query = records_to_feed({code for code, _ in index}, which)
     if record_ids is not None:
         query = query.where(Record.id.in_(record_ids))
+    rows = session.execute(query).all()
     summary = SyncSummary()
     existing = {
         e.record_id: e
         for e in session.scalars(
             sa.select(ListEntry).where(ListEntry.record_id.is_not(None))
-            if record_ids is None
-            else sa.select(ListEntry).where(ListEntry.record_id.in_(record_ids))
+            if record_ids is None and which is None
+            else sa.select(ListEntry).where(ListEntry.record_id.in_([record.id for record, _, _ in rows]))
         )
     }
-    for record, resource_code, roles in session.execute(query):
+    for record, resource_code, roles in rows:
         fed = entry_from_record(index=index, resource_code=resource_code, roles=roles or {}, record=record)
         if fed is None:
             summary.unmapped += 1

@@ -147,31 +147,11 @@ def notify_records(*, session: Session, record_ids: Sequence[int]) -> int:
 
 def notify_where(*, session: Session, which: sa.ColumnElement[bool]) -> int:
     """Notices for the records ``which`` selects that are active dishonesty records linked to a subject and not yet
-    told; returns how many were written.
-
-    The collection pipeline names a chunk's records by their batch and time (``which``), not by their ids: ``record``
-    is partitioned by subject, so a list of ids is looked for in every partition, and PostgreSQL read every row of all
-    sixteen to find a chunk's 110 (8 ms of a 110-row batch at 20,000 records, and growing with them); the batch's
-    index finds them in each partition at once (docs/benchmarks.md, "Soak", session 13).
-    """
+    told; returns how many were written. The collection pipeline selects a chunk's records by their batch and time
+    (``ingest.pipeline.of_chunk``)."""
     today = clock.today()
     resources: dict[int, Resource] = {}
-    # Columns only (no payload, no per-row resource): the resource's field list is a large JSON document that would
-    # otherwise be decoded once per record, and the notice needs neither.
-    rows = session.execute(
-        sa.select(*[Record.__table__.c[c] for c in _FACT_COLUMNS], SourceUnit.name)
-        .join(Resource, Resource.id == Record.resource_id)
-        .join(SourceUnit, SourceUnit.id == Record.source_unit_id)
-        .outerjoin(DishonestyNotice, DishonestyNotice.record_id == Record.id)
-        .where(
-            which,
-            Record.subject_id.is_not(None),
-            Record.status == RecordStatus.ACTIVE,
-            Resource.nature.in_(NOTICE_NATURES),
-            DishonestyNotice.id.is_(None),  # not yet told
-        )
-        .order_by(Record.id)
-    ).all()
+    rows = session.execute(untold_facts(which)).all()
     notices = []
     for *values, unit_name in rows:
         facts = _Facts(**dict(zip(_FACT_COLUMNS, values, strict=True)))
@@ -184,6 +164,26 @@ def notify_where(*, session: Session, which: sa.ColumnElement[bool]) -> int:
         )
     _write(session, notices, "record")
     return len(notices)
+
+
+def untold_facts(which: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    """The facts and source unit of the records ``which`` selects that are owed a notice and have none yet."""
+    # Columns only (no payload, no per-row resource): the resource's field list is a large JSON document that would
+    # otherwise be decoded once per record, and the notice needs neither.
+    return (
+        sa.select(*[Record.__table__.c[c] for c in _FACT_COLUMNS], SourceUnit.name)
+        .join(Resource, Resource.id == Record.resource_id)
+        .join(SourceUnit, SourceUnit.id == Record.source_unit_id)
+        .outerjoin(DishonestyNotice, DishonestyNotice.record_id == Record.id)
+        .where(
+            which,
+            Record.subject_id.is_not(None),
+            Record.status == RecordStatus.ACTIVE,
+            Resource.nature.in_(NOTICE_NATURES),
+            DishonestyNotice.id.is_(None),  # not yet told
+        )
+        .order_by(Record.id)
+    )
 
 
 def notify_list_entries(*, session: Session, entry_ids: Sequence[int]) -> int:
