@@ -29,6 +29,15 @@ def test_notice_says_what_who_how_long_and_how_to_object(session: Session, world
     assert notice.facts["published_until"] == "2027-01-04"
 
 
+def test_send_pending_tells_the_untold_records_once_each(session: Session, world: World) -> None:
+    """The sweep's limit counts only records still owed a notice: the one told already takes no place in it."""
+    assert notices.notify_records(session=session, record_ids=[world.penalty.id]) == 1
+    assert notices.send_pending(session=session, limit=1).records == 1
+    told = session.scalars(sa.select(DishonestyNotice.record_id).where(DishonestyNotice.record_id.is_not(None)))
+    assert sorted(told) == sorted([world.penalty.id, world.others_penalty.id])
+    assert notices.send_pending(session=session).records == 0  # idempotent
+
+
 class _Failing:
     name = "test"
 

@@ -231,21 +231,7 @@ def notify_list_entries(*, session: Session, entry_ids: Sequence[int]) -> int:
 
 def send_pending(*, session: Session, limit: int = 10_000) -> NoticeSummary:
     """Tell every subject not yet told (records linked later, entries listed by hand). Idempotent."""
-    record_ids = list(
-        session.scalars(
-            sa.select(Record.id)
-            .join(Resource, Resource.id == Record.resource_id)
-            .outerjoin(DishonestyNotice, DishonestyNotice.record_id == Record.id)
-            .where(
-                Resource.nature.in_(NOTICE_NATURES),
-                Record.subject_id.is_not(None),
-                Record.status == RecordStatus.ACTIVE,
-                DishonestyNotice.id.is_(None),
-            )
-            .order_by(Record.id)
-            .limit(limit)
-        )
-    )
+    record_ids = list(session.scalars(untold_facts(sa.true()).with_only_columns(Record.id).limit(limit)))
     entry_ids = list(
         session.scalars(
             sa.select(ListEntry.id).where(ListEntry.record_id.is_(None)).order_by(ListEntry.id).limit(limit)
