@@ -56,6 +56,10 @@ KEYED = [
     "INSERT INTO evaluation_current (subject_id, model_id, score) VALUES (%(subject_id)s, %(m)s, %(s)s)",
     "SELECT resource.id FROM resource WHERE resource.code = %(code)s",
     "INSERT INTO audit_event (at, actor, action) VALUES (%(at)s, %(actor)s, %(action)s)",
+    # an insert in a common table expression, as a check's row goes in with its audit entry
+    "WITH head AS (SELECT audit_chain_head.id AS id FROM audit_chain_head LIMIT 1 FOR UPDATE SKIP LOCKED), "
+    "audited_row AS (INSERT INTO credit_check (check_no, at) SELECT %(c)s, %(at)s FROM head RETURNING credit_check.id) "
+    "SELECT audited_row.id FROM audited_row",
 ]
 
 NOT_KEYED = [
@@ -89,6 +93,12 @@ NOT_KEYED = [
     ),
     # an insert without the distribution column cannot be routed
     ("INSERT INTO record (resource_id, doc_no) VALUES (%(r)s, %(d)s)", ["record AS record"]),
+    # … in a common table expression too
+    (
+        "WITH x AS (INSERT INTO record (resource_id, doc_no) VALUES (%(r)s, %(d)s) RETURNING record.id) SELECT x.id "
+        "FROM x",
+        ["record AS record"],
+    ),
 ]
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from tests.conftest import Database, _require_engine, new_database
@@ -62,21 +64,57 @@ def test_appending_reads_the_head_and_inserts_and_the_database_moves_the_head(fr
     seen: list[str] = []
 
     def statement(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
-        seen.append(" ".join(sql.split()[:3]))
+        seen.append(" ".join(sql.split()))
 
     sa.event.listen(fresh_db.engine, "before_cursor_execute", statement)
     try:
         _write(fresh_db, n=1)
     finally:
         sa.event.remove(fresh_db.engine, "before_cursor_execute", statement)
-    # One round trip less per audited write than an UPDATE from the app (migration 0015's trigger does it).
+    # The database moves the head (migration 0015's trigger), not an UPDATE from the app.
     audit_statements = [s for s in seen if "audit" in s]
-    assert audit_statements == ["SELECT audit_chain_head.id, audit_chain_head.last_hash", "INSERT INTO audit_event"]
+    if fresh_db.kind == "postgresql":  # one round trip: the head is locked, read and hashed onto in the INSERT
+        assert len(audit_statements) == 1, audit_statements
+        assert audit_statements[0].startswith(
+            "WITH head AS (SELECT audit_chain_head.id AS id, audit_chain_head.last_hash"
+        )
+        assert "FOR UPDATE SKIP LOCKED" in audit_statements[0] and "INSERT INTO audit_event" in audit_statements[0]
+    else:
+        assert [" ".join(s.split()[:3]) for s in audit_statements] == [
+            "SELECT audit_chain_head.id, audit_chain_head.last_hash", "INSERT INTO audit_event"
+        ]  # fmt: skip
     with fresh_db.engine.connect() as conn:
         head = conn.execute(sa.text("SELECT last_id, last_hash FROM audit_chain_head WHERE id = 1")).one()
         last = conn.execute(sa.text("SELECT id, hash FROM audit_event ORDER BY id DESC LIMIT 1")).one()
     assert tuple(head) == tuple(last)
     assert _verify(fresh_db).ok
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    actor=_TEXT.filter(lambda t: len(t) <= 64),
+    purpose=_TEXT,
+    target=st.one_of(st.none(), _TEXT.filter(lambda t: len(t) <= 64), st.integers()),
+    detail=st.dictionaries(
+        _TEXT, st.one_of(_TEXT, st.integers(), st.booleans(), st.none(), st.lists(_TEXT, max_size=3))
+    ),
+)
+def test_any_content_is_hashed_the_same_by_the_database_and_by_verify(
+    fresh_db: Database, actor: str, purpose: str, target: str | int | None, detail: dict[str, object]
+) -> None:
+    """On PostgreSQL the database hashes a new entry (``_append_statement``), and ``verify`` recomputes it in Python:
+    any text (Chinese, quotes, backslashes, control characters, emoji) must give the same hash in both."""
+    with Session(fresh_db.engine) as session:
+        audit.record(
+            session=session, actor=Actor(name=actor, role="admin"), action="test.any", target_id=target,
+            purpose=purpose, detail=detail,
+        )  # fmt: skip
+        session.commit()
+    report = _verify(fresh_db)
+    assert report.ok, report.problems
 
 
 def test_edit_is_named(fresh_db: Database) -> None:

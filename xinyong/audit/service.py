@@ -7,7 +7,9 @@ UPDATE SKIP LOCKED) and keeps it for the rest of its transaction: appends to one
 that coincide take different chains and commit together instead of queueing on each other's commit flush (with one
 chain, a check waited for every audit writer ahead of it to reach the disk). SQLite has a single writer anyway and
 ignores FOR UPDATE, so there every entry goes to chain 1. The database moves the head when the entry is inserted
-(trigger of migration 0015): the app reads the head and inserts, one round trip less than updating it itself.
+(trigger of migration 0015). On PostgreSQL the head is locked and read, and the entry hashed onto it and inserted,
+in one statement (``_append_statement``): an audited write costs one round trip, not two, and an audited row with
+its entry (``insert_audited``) one, not three.
 """
 
 from __future__ import annotations
@@ -63,52 +65,159 @@ _HASHED = (
     "detail",
     "chain",
 )
+_CONTENT = _HASHED[:-1]  # hashed before the previous entry's hash; the chain comes after it
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _hashed_head(event: AuditEvent | Mapping[str, Any]) -> str:
+    """The canonical form of an entry's content up to the previous entry's hash: the JSON array of its fields, open
+    after their last comma. The previous hash and the chain follow (``_hashed_tail``), and the whole is hashed."""
+    at, actor, role, action, target_type, target_id, subject_id, purpose, detail = (
+        (event[name] for name in _CONTENT) if isinstance(event, Mapping) else (getattr(event, n) for n in _CONTENT)
+    )
+    content = [_canonical_time(at), actor, role, action, target_type, target_id, subject_id, purpose, detail or {}]
+    return _canonical(content)[:-1] + ","
+
+
+def _hashed_tail(prev_hash: str, chain: int | None) -> str:
+    # entries from before migration 0014 were hashed without their chain; _append_statement builds this in SQL
+    return _canonical(prev_hash) + ("" if chain is None else f",{_canonical(chain)}") + "]"
 
 
 def entry_hash(event: AuditEvent | Mapping[str, Any], prev_hash: str) -> str:
     """The hash of an entry (a stored one, or the values of one about to be inserted): its content in a canonical
-    form, then the previous entry's hash."""
-    at, actor, role, action, target_type, target_id, subject_id, purpose, detail, chain = (
-        (event[name] for name in _HASHED) if isinstance(event, Mapping) else (getattr(event, n) for n in _HASHED)
-    )
-    content = [
-        _canonical_time(at), actor, role, action, target_type, target_id, subject_id, purpose, detail or {}, prev_hash
-    ]  # fmt: skip
-    if chain is not None:  # entries from before migration 0014 were hashed without it
-        content.append(chain)
-    body = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(body.encode()).hexdigest()
+    form, then the previous entry's hash and its chain."""
+    chain = event["chain"] if isinstance(event, Mapping) else event.chain
+    return hashlib.sha256((_hashed_head(event) + _hashed_tail(prev_hash, chain)).encode()).hexdigest()
 
 
 _HEADS = cast(sa.Table, AuditChainHead.__table__)
 _EVENTS = cast(sa.Table, AuditEvent.__table__)
-_FREE_HEAD = sa.select(_HEADS.c.id, _HEADS.c.last_hash).order_by(_HEADS.c.id).limit(1).with_for_update(skip_locked=True)
-_HEAD = sa.select(_HEADS.c.id, _HEADS.c.last_hash).where(_HEADS.c.id == sa.bindparam("id")).with_for_update()
+_FIRST_HEAD = sa.select(_HEADS.c.id, _HEADS.c.last_hash).order_by(_HEADS.c.id).limit(1)
 
 
-def _lock_head(session: Session) -> tuple[int, str]:
-    """(chain, last hash) of the head this transaction holds, locked."""
-    connection = session.connection()  # begins the transaction if nothing has yet, so it is the one remembered below
-    transaction = session.get_transaction()
-    held = session.info.get(_HELD)
-    if held is not None and held[0] is transaction:
-        # Stay on the chain this transaction already holds: taking a second head could deadlock with a writer that
-        # waits for one. Locked again (at once, it is ours) because a rolled-back savepoint releases its locks, and
-        # re-read because it reverts the head.
-        wanted: int | None = held[1]
-        head: Any = None
-    else:
-        wanted = None
-        head = connection.execute(_FREE_HEAD).first()
-        if head is None:  # every chain is held by another transaction: wait for one, at random so waiters spread
-            wanted = random.randint(1, STRIPES)  # load spreading, not security
-    if wanted is not None:
-        head = connection.execute(_HEAD, {"id": wanted}).first()
+def _sqlite_head(connection: sa.Connection) -> tuple[int, str]:
+    """(chain, last hash) of the first chain's head: on SQLite the writer holds the database's one write lock, so
+    there is no other writer to spread over chains."""
+    head = connection.execute(_FIRST_HEAD).first()
     if head is None:  # a database created before the chains' rows were seeded
         connection.execute(_HEADS.insert(), {"id": 1, "last_id": 0, "last_hash": GENESIS})
-        head = (1, GENESIS)
-    session.info[_HELD] = (transaction, head[0])
+        return 1, GENESIS
     return int(head[0]), str(head[1])
+
+
+def _entry_values(
+    *,
+    actor: Actor,
+    action: str,
+    target_type: str | None,
+    target_id: str | int | None,
+    subject_id: int | None,
+    purpose: str | None,
+    detail: dict[str, Any] | None,
+) -> dict[str, Any]:
+    return {
+        "at": clock.now(),
+        "actor": actor.name,
+        "actor_role": actor.role,
+        "action": action,
+        "target_type": target_type,
+        "target_id": None if target_id is None else str(target_id),
+        "subject_id": subject_id,
+        "purpose": purpose,
+        # What the JSON column will give back (tuples become lists, dates strings), so the hash can be recomputed.
+        "detail": json.loads(json.dumps(detail or {}, ensure_ascii=False, default=str)),
+    }
+
+
+def _literals(table: sa.Table, values: Mapping[str, Any]) -> list[sa.ColumnElement[Any]]:
+    return [sa.literal(value, table.c[name].type) for name, value in values.items()]
+
+
+def _append_statement(
+    entry: Mapping[str, Any], chain: int | None, row: tuple[sa.Table, Mapping[str, Any]] | None
+) -> sa.Select[Any]:
+    """One PostgreSQL statement that locks a chain's head, inserts ``row`` (if any) and the entry hashed onto the
+    head, and returns (entry id, chain, row id). Without ``chain``, the first head no other transaction holds; with
+    it, that head, waiting for it if need be. It returns nothing, and inserts nothing, when no head was free.
+
+    The hash is the one ``entry_hash`` computes: the app sends the canonical content (``_hashed_head``) and the
+    database appends the tail (``_hashed_tail``: the head's hash, a hex string, and the chain, an integer) and hashes
+    it with its own ``sha256``. Locking, hashing and inserting in the database is what saves the round trips; a
+    statement is atomic on its own, so with ``row`` it is a complete audited write even outside a transaction.
+    """
+    head_query = sa.select(_HEADS.c.id, _HEADS.c.last_hash)
+    if chain is None:
+        head_query = head_query.order_by(_HEADS.c.id).limit(1).with_for_update(skip_locked=True)
+    else:
+        head_query = head_query.where(_HEADS.c.id == chain).with_for_update()
+    head = head_query.cte("head")
+    tail = sa.literal('"') + head.c.last_hash + sa.literal('",') + sa.cast(head.c.id, sa.Text) + sa.literal("]")
+    content = sa.literal(_hashed_head(entry), sa.Text) + tail
+    hashed = sa.func.encode(sa.func.sha256(sa.func.convert_to(content, "UTF8")), "hex")
+    inserted = (
+        _EVENTS.insert()
+        .from_select(
+            [*entry, "prev_hash", "hash", "chain"],
+            sa.select(*_literals(_EVENTS, entry), head.c.last_hash, hashed, head.c.id).select_from(head),
+        )
+        .returning(_EVENTS.c.id, _EVENTS.c.chain)
+        .cte("entry")
+    )
+    if row is None:
+        return sa.select(inserted.c.id, inserted.c.chain, sa.null())
+    table, values = row
+    row_inserted = (
+        table.insert()
+        .from_select(list(values), sa.select(*_literals(table, values)).select_from(head))
+        .returning(table.c.id)
+        .cte("audited_row")
+    )
+    return sa.select(inserted.c.id, inserted.c.chain, row_inserted.c.id).select_from(
+        inserted.join(row_inserted, sa.true())
+    )
+
+
+def _append_postgresql(
+    session: Session, entry: Mapping[str, Any], row: tuple[sa.Table, Mapping[str, Any]] | None
+) -> tuple[int, int | None]:
+    connection = session.connection()
+    transaction = session.get_transaction()
+    held = session.info.get(_HELD)
+    # Stay on the chain this transaction already holds: taking a second head could deadlock with a writer that waits
+    # for one. Locked again (at once, it is ours) because a rolled-back savepoint releases its locks.
+    wanted: int | None = held[1] if held is not None and held[0] is transaction else None
+    appended = connection.execute(_append_statement(entry, wanted, row)).first()
+    if appended is None:  # every chain is held by another transaction: wait for one, at random so waiters spread
+        wanted = random.randint(1, STRIPES)  # load spreading, not security
+        appended = connection.execute(_append_statement(entry, wanted, row)).first()
+    if appended is None:  # a database created before the chains' rows were seeded
+        connection.execute(_HEADS.insert(), {"id": wanted, "last_id": 0, "last_hash": GENESIS})
+        appended = connection.execute(_append_statement(entry, wanted, row)).one()
+    session.info[_HELD] = (transaction, appended[1])
+    return int(appended[0]), appended[2]
+
+
+def _append(
+    session: Session, entry: dict[str, Any], row: tuple[sa.Table, Mapping[str, Any]] | None
+) -> tuple[int, int | None]:
+    """Append ``entry`` (after inserting ``row``): (entry id, row id)."""
+    session.flush()  # what the caller added to the session exists (with its id) before the entry is written
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        return _append_postgresql(session, entry, row)
+    row_id = None
+    if row is not None:
+        table, values = row
+        row_id = connection.execute(table.insert().returning(table.c.id), dict(values)).scalar_one()
+    chain, last_hash = _sqlite_head(connection)
+    entry |= {"prev_hash": last_hash, "chain": chain}
+    entry["hash"] = entry_hash(entry, last_hash)
+    # The INSERT moves the head in the database (trigger of migration 0015).
+    return int(connection.execute(_EVENTS.insert().returning(_EVENTS.c.id), entry).scalar_one()), row_id
 
 
 def record(
@@ -129,25 +238,39 @@ def record(
     11). What the caller added to the session is flushed first, as before, so its rows (and ids) exist when the entry
     is written.
     """
-    session.flush()
-    chain, last_hash = _lock_head(session)
-    entry: dict[str, Any] = {
-        "at": clock.now(),
-        "actor": actor.name,
-        "actor_role": actor.role,
-        "action": action,
-        "target_type": target_type,
-        "target_id": None if target_id is None else str(target_id),
-        "subject_id": subject_id,
-        "purpose": purpose,
-        # What the JSON column will give back (tuples become lists, dates strings), so the hash can be recomputed.
-        "detail": json.loads(json.dumps(detail or {}, ensure_ascii=False, default=str)),
-        "prev_hash": last_hash,
-        "chain": chain,
-    }
-    entry["hash"] = entry_hash(entry, last_hash)
-    # The INSERT moves the head in the database (trigger of migration 0015, one round trip less per audited write).
-    return int(session.connection().execute(_EVENTS.insert().returning(_EVENTS.c.id), entry).scalar_one())
+    entry = _entry_values(
+        actor=actor, action=action, target_type=target_type, target_id=target_id, subject_id=subject_id,
+        purpose=purpose, detail=detail,
+    )  # fmt: skip
+    return _append(session, entry, None)[0]
+
+
+def insert_audited(
+    *,
+    session: Session,
+    table: sa.Table,
+    values: Mapping[str, Any],
+    actor: Actor,
+    action: str,
+    target_type: str | None = None,
+    target_id: str | int | None = None,
+    subject_id: int | None = None,
+    purpose: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> int:
+    """Insert one row of ``table`` (which has an ``id``) and its audit entry; returns the row's id.
+
+    On PostgreSQL both go in one statement, atomic on its own: a check is stored with it from a session that reads
+    outside a transaction (``xinyong/core/deps.py: read_first``), with no BEGIN and no COMMIT to wait for. Elsewhere
+    the row and then the entry are inserted in ``session``'s transaction.
+    """
+    entry = _entry_values(
+        actor=actor, action=action, target_type=target_type, target_id=target_id, subject_id=subject_id,
+        purpose=purpose, detail=detail,
+    )  # fmt: skip
+    row_id = _append(session, entry, (table, values))[1]
+    assert row_id is not None  # both paths insert the row or raise
+    return int(row_id)
 
 
 @dataclass

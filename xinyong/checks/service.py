@@ -502,14 +502,15 @@ def answer_check(
 
 
 def store_check(*, session: Session, actor: Actor, check: Check) -> CheckOutcome:
-    """Store the check ``answer_check`` made and audit it: the only writes of a check."""
-    # One INSERT in SQLAlchemy Core, as the audit entry's: nothing reads the row back in this transaction, and the
-    # ORM's unit of work for it cost a check more CPU than the statement (docs/benchmarks.md, "Soak", session 11).
-    # ``check`` stays a plain object with its new id.
-    values = {column.key: getattr(check, column.key) for column in _CHECKS.columns if column.key != "id"}
-    check.id = session.connection().execute(_CHECKS.insert().returning(_CHECKS.c.id), values).scalar_one()
-    audit.record(
+    """Store the check ``answer_check`` made and audit it: the only writes of a check, one statement on PostgreSQL.
+
+    In SQLAlchemy Core, as the audit entry: nothing reads the row back in this transaction, and the ORM's unit of
+    work for it cost a check more CPU than the statement (docs/benchmarks.md, "Soak", session 11). ``check`` stays a
+    plain object with its new id."""
+    check.id = audit.insert_audited(
         session=session,
+        table=_CHECKS,
+        values={column.key: getattr(check, column.key) for column in _CHECKS.columns if column.key != "id"},
         actor=actor,
         action="check.run",
         target_type="credit_check",

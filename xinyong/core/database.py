@@ -212,12 +212,17 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
 
 
-def open_session(engine: Engine | None = None, *, write: bool = False) -> Session:
-    """A session for one transaction (no I/O yet: the connection is taken by its first statement)."""
+def open_session(engine: Engine | None = None, *, write: bool = False, autocommit: bool = False) -> Session:
+    """A session for one transaction (no I/O yet: the connection is taken by its first statement).
+
+    ``autocommit`` (PostgreSQL): no transaction at all, every statement commits on its own; for an endpoint that
+    reads and then writes in one statement (``xinyong/core/deps.py: read_first``)."""
     engine = engine or get_engine()
     bind: Engine | sa.Connection = engine
     if write and engine.dialect.name == "sqlite":
         bind = engine.execution_options(sqlite_write=True)
+    elif autocommit:
+        bind = engine.execution_options(isolation_level="AUTOCOMMIT")
     return Session(bind=bind, expire_on_commit=False, autoflush=False)
 
 

@@ -26,21 +26,27 @@ _REQUEST_SESSION: ContextVar[Session | None] = ContextVar("xinyong_request_sessi
 
 
 def read_first(endpoint: Endpoint) -> Endpoint:
-    """Mark an endpoint that reads first and writes only at the end, inside ``write_scope``.
+    """Mark an endpoint that reads first and writes only at the end, inside ``write_scope``, in one statement.
 
     On SQLite its request's session is then a read transaction and the writes get a short transaction of their own,
     so the reads do not hold the database's one write lock: a check held it through its key lookup, its queries and
-    the building of its answer, and checks queued behind each other (docs/benchmarks.md, "Soak"). Elsewhere nothing
-    changes: one transaction per request.
+    the building of its answer, and checks queued behind each other (docs/benchmarks.md, "Soak").
+
+    On PostgreSQL its session sends every statement outside a transaction (autocommit): no BEGIN before the reads
+    and no COMMIT after the write, two round trips of a check's eight (docs/benchmarks.md, "Soak", session 14). The
+    reads see what they would in a transaction: PostgreSQL's READ COMMITTED takes a new snapshot for every statement
+    anyway. What makes it safe is the write being one statement (``audit.insert_audited``: the row and its audit
+    entry), which is atomic and durable on its own; an endpoint that needs two writes to succeed or fail together
+    must not be marked.
     """
     _READ_FIRST.add(endpoint)
     return endpoint
 
 
-def _writes_apart(request: Request) -> bool:
+def _read_first(request: Request) -> bool:
     endpoint = request.scope.get("endpoint")
     endpoint = getattr(endpoint, "__wrapped__", endpoint)  # the function under xinyong/core/routing.py's wrapper
-    return request.app.state.engine.dialect.name == "sqlite" and endpoint in _READ_FIRST
+    return endpoint in _READ_FIRST
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
@@ -54,9 +60,12 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     thread as it returns (``xinyong/core/routing.py``), so here there is usually nothing left to send; only what
     is left (an async endpoint's transaction, a rollback) goes to the thread pool.
     """
-    apart = _writes_apart(request)
+    engine = request.app.state.engine
+    read_first = _read_first(request)
+    apart = read_first and engine.dialect.name == "sqlite"
+    autocommit = read_first and engine.dialect.name == "postgresql"
     write = request.method not in ("GET", "HEAD", "OPTIONS") and not apart
-    session = open_session(request.app.state.engine, write=write)
+    session = open_session(engine, write=write, autocommit=autocommit)
     session.info[_WRITES_APART] = apart
     _REQUEST_SESSION.set(session)
     try:
@@ -80,7 +89,7 @@ def commit_request_session() -> None:
 @contextmanager
 def write_scope(request: Request, session: Session) -> Iterator[Session]:
     """Where a ``read_first`` endpoint writes: its own short write transaction on SQLite (committed when the block
-    ends), the request's ``session`` elsewhere."""
+    ends), the request's ``session`` elsewhere (on PostgreSQL outside a transaction: one statement)."""
     if not session.info.get(_WRITES_APART):  # this session writes: PostgreSQL, or a session given another way
         yield session
         return

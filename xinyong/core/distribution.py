@@ -114,7 +114,9 @@ _PINNED_LEFT = re.compile(r"(?:%\(\w+\)s|\?|:\w+)(?:::\w+)?\s*=\s*(\w+)\.(\w+)\b
 _EQUAL = re.compile(r"\b(\w+)\.(\w+)\s*=\s*(\w+)\.(\w+)\b")
 _LABEL = re.compile(r"\b(\w+)\.(\w+)\s+AS\s+(\w+)", re.IGNORECASE)
 _SUBQUERY_ALIAS = re.compile(r"\)\s+AS\s+(\w+)", re.IGNORECASE)
-_INSERT = re.compile(r"^\s*INSERT\s+INTO\s+\"?(\w+)\"?\s*\(([^)]*)\)\s*(VALUES|SELECT)", re.IGNORECASE)
+_CTE = re.compile(r"(?:\bWITH|,)\s*(\w+)\s+AS\s*\(", re.IGNORECASE)
+# An INSERT that is the statement, or one of its common table expressions (``WITH x AS (INSERT …)``).
+_INSERT = re.compile(r"(?:^\s*|\bAS\s*\(\s*)INSERT\s+INTO\s+\"?(\w+)\"?\s*\(([^)]*)\)\s*(VALUES|SELECT)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -136,8 +138,9 @@ def _occurrences(sql: str) -> list[Occurrence]:
 
 
 def unknown_tables(statement: str) -> list[str]:
-    """Tables the statement names that the layout does not classify (a new table must be given a place)."""
-    known = DISTRIBUTED.keys() | REFERENCE | COORDINATOR
+    """Tables the statement names that the layout does not classify (a new table must be given a place); the
+    statement's own common table expressions are not tables."""
+    known = DISTRIBUTED.keys() | REFERENCE | COORDINATOR | {name.lower() for name in _CTE.findall(statement)}
     return sorted({o.table for o in _occurrences(statement) if o.table not in known and not o.table.startswith("pg_")})
 
 
@@ -179,14 +182,16 @@ def unkeyed(statement: str) -> list[str]:
             for a, c in columns(alias, column):
                 if is_key(a, c) or is_identity(a, c):
                     pinned.add(a)
-    insert = _INSERT.match(sql)
-    if insert and insert.group(3).upper() == "VALUES":
+    for insert in _INSERT.finditer(sql):
         table = insert.group(1).lower()
-        if table in DISTRIBUTED and DISTRIBUTED[table] in {c.strip().strip('"') for c in insert.group(2).split(",")}:
+        if insert.group(3).upper() == "VALUES":
+            if table in DISTRIBUTED and DISTRIBUTED[table] in {
+                c.strip().strip('"') for c in insert.group(2).split(",")
+            }:
+                pinned.add(table)
+        else:
+            # INSERT … SELECT: the target is written where the selected rows are; the SELECT must be keyed itself.
             pinned.add(table)
-    if insert and insert.group(3).upper() == "SELECT":
-        # INSERT … SELECT: the target is written where the selected rows are; the SELECT must be keyed itself.
-        pinned.add(insert.group(1).lower())
 
     # Joins on the distribution column carry a pin from one occurrence to the other (co-located joins).
     edges: list[tuple[str, str]] = []
