@@ -67,18 +67,46 @@ def test_a_check_costs_a_bounded_number_of_statements(session: Session) -> None:
     with _counting(session) as counter:
         outcome = checks.run_check(session=session, actor=CLERK, request=request)
 
-    # catalog stamp, subject with its grade, entries, objection records; then the writes: on PostgreSQL one statement
-    # locks the audit chain's head and inserts the check row and its audit entry hashed onto the head; on SQLite the
-    # check row, the head, the audit entry. The database moves the head (a trigger).
+    # catalog stamp; subject with its grade and whether it has list entries and records under objection; its active
+    # entries (it has one; no record under objection, so those are not read); then the writes: on PostgreSQL one
+    # statement locks the audit chain's head and inserts the check row and its audit entry hashed onto the head; on
+    # SQLite the check row, the head, the audit entry. The database moves the head (a trigger).
     if session.get_bind().dialect.name == "postgresql":
-        assert counter.seen == ["SELECT"] * 4 + ["WITH"], counter.seen
+        assert counter.seen == ["SELECT"] * 3 + ["WITH"], counter.seen
     else:
-        assert counter.seen == ["SELECT"] * 4 + ["INSERT", "SELECT", "INSERT"], counter.seen
+        assert counter.seen == ["SELECT"] * 3 + ["INSERT", "SELECT", "INSERT"], counter.seen
     assert [m["code"] for m in outcome.result["measures"]] == ["M01", "M02"]
     stored = session.scalar(sa.select(Check).where(Check.check_no == outcome.check.check_no))
     assert stored is not None and stored.result["summary"] == outcome.result["summary"]
     audit = session.scalar(sa.select(AuditEvent).where(AuditEvent.target_id == outcome.check.check_no))
     assert audit is not None and audit.action == "check.run" and audit.subject_id == company.id
+
+
+def test_a_check_reads_entries_and_objections_only_for_a_subject_that_has_some(session: Session) -> None:
+    """The subject's own statement says whether it has any list entry and any record under objection; the reads that
+    would find nothing are not sent, and the answer is the same as when they are."""
+    plain = factories.subject(session)
+    factories.record(session, subject_row=plain, doc_no="淄环罚〔2026〕1号")
+    disputed = factories.subject(session)
+    put_on_list(session, disputed, "government_procurement")
+    factories.record(session, subject_row=disputed, objection_open=True, doc_no="淄环罚〔2026〕2号")
+    session.flush()
+    checks.run_check(session=session, actor=CLERK, request=checks.CheckRequest(matter="bidding", code=plain.uscc))
+
+    answers = {}
+    for company in (plain, disputed):
+        with _counting(session) as counter:
+            answers[company.id] = checks.answer_check(
+                session=session,
+                actor=CLERK,
+                request=checks.CheckRequest(matter="government_procurement", code=company.uscc),
+            ).result
+        answers[company.id]["_reads"] = counter.seen
+    assert answers[plain.id]["_reads"] == ["SELECT"] * 2  # the catalog stamp, the subject with what it has
+    assert answers[plain.id]["entries"] == [] and answers[plain.id]["objection_records"] == []
+    assert answers[disputed.id]["_reads"] == ["SELECT"] * 4
+    assert [e["list_type"]["code"] for e in answers[disputed.id]["entries"]] == ["government_procurement"]
+    assert [r["doc_no"] for r in answers[disputed.id]["objection_records"]] == ["淄环罚〔2026〕2号"]
 
 
 pg_only = pytest.mark.parametrize("db", ["postgresql"], indirect=True)
@@ -93,12 +121,13 @@ def _checker_and_listed(db: Database) -> tuple[str, str]:
 
 
 @pg_only
-def test_a_check_on_postgresql_is_six_round_trips_without_begin_or_commit(
+def test_a_check_on_postgresql_is_one_exchange_per_statement_without_begin_or_commit(
     fresh_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """libpq's own trace of the connection during one check through the app: the key, four reads and one write,
-    each one exchange (``Sync``), and no BEGIN or COMMIT (``read_first``: the reads and the one-statement write go
-    outside a transaction). Before, the same check was BEGIN, eight statements and COMMIT."""
+    """libpq's own trace of the connection during one check through the app: the key, three reads (the catalog
+    stamp; the subject, which has a list entry and no record under objection; its entries) and one write, each one
+    exchange (``Sync``), and no BEGIN or COMMIT (``read_first``: the reads and the one-statement write go outside a
+    transaction). Before, the same check was BEGIN, eight statements and COMMIT."""
     monkeypatch.setenv("XINYONG_RATE_LIMIT_PER_MINUTE", "0")
     reset_settings()
     key, code = _checker_and_listed(fresh_db)
@@ -124,7 +153,7 @@ def test_a_check_on_postgresql_is_six_round_trips_without_begin_or_commit(
     sent = [line.split("\t") for line in trace.read_text().splitlines()]
     sent = [fields[3] for fields in sent if len(fields) > 3 and fields[1] == "F"]
     assert "Query" not in sent, sent  # BEGIN and COMMIT are simple queries
-    assert sent.count("Sync") == 6, sent
+    assert sent.count("Sync") == 5, sent
     with session_scope(fresh_db.engine) as session:
         stored = session.scalar(sa.select(Check).where(Check.check_no == answer.json()["check_id"]))
         assert stored is not None
@@ -265,16 +294,20 @@ def test_serve_with_workers_answers_checks(fresh_db: Database) -> None:
 
 
 def test_the_statement_benchmark_counts_what_a_check_sends(fresh_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    """bench/check_statements.py, scaled down: per check by USCC, each statement once; six on PostgreSQL (the key,
-    the four reads, the one write), eight on SQLite (its writes are three)."""
+    """bench/check_statements.py, scaled down: per check by USCC (1 in 5 of a listed subject), each statement sent
+    once at most: on PostgreSQL the key, four reads and one write, on SQLite three writes."""
     from bench import check_statements
 
     monkeypatch.setenv("XINYONG_RATE_LIMIT_PER_MINUTE", "0")
     reset_settings()
     found = check_statements.measure(fresh_db.url, subjects=500, checks=20)
-    counts = sorted(len(times) for times in found["timings"].values())
-    expected = 6 if fresh_db.kind == "postgresql" else 8
-    assert counts == [20] * expected, {what: len(times) for what, times in found["timings"].items()}
+    counts = {what: len(times) for what, times in found["timings"].items()}
+    (entries,) = [what for what in counts if what.startswith("SELECT list_entry.id")]
+    listed = counts.pop(entries)  # the active entries: read only for a subject with list entries
+    assert 0 < listed < 20, listed
+    assert not [what for what in counts if what.startswith("SELECT record.id")]  # no record is under objection
+    expected = 4 if fresh_db.kind == "postgresql" else 6
+    assert sorted(counts.values()) == [20] * expected, counts
     assert len(found["requests"]) == 20
 
 

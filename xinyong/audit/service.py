@@ -20,6 +20,7 @@ import json
 import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -133,46 +134,44 @@ def _entry_values(
     }
 
 
-def _literals(table: sa.Table, values: Mapping[str, Any]) -> list[sa.ColumnElement[Any]]:
-    return [sa.literal(value, table.c[name].type) for name, value in values.items()]
-
-
+@lru_cache(maxsize=64)
 def _append_statement(
-    entry: Mapping[str, Any], chain: int | None, row: tuple[sa.Table, Mapping[str, Any]] | None
+    entry: tuple[str, ...], row: tuple[sa.Table, tuple[str, ...]] | None, *, free: bool
 ) -> sa.Select[Any]:
-    """One PostgreSQL statement that locks a chain's head, inserts ``row`` (if any) and the entry hashed onto the
-    head, and returns (entry id, chain, row id). Without ``chain``, the first head no other transaction holds; with
-    it, that head, waiting for it if need be. It returns nothing, and inserts nothing, when no head was free.
+    """One PostgreSQL statement that locks a chain's head, inserts a row of ``row``'s table (if any) and the entry
+    hashed onto the head, and returns (entry id, chain, row id). ``entry`` and ``row`` name the columns given, bound
+    as ``e_<column>`` and ``r_<column>``. ``free``: the first head no other transaction holds, skipping those held;
+    else the head bound as ``chain``, waiting for it if need be. It returns nothing, and inserts nothing, when no
+    head was free. Built once per set of columns: building a statement of this size costs more CPU than running it.
 
-    The hash is the one ``entry_hash`` computes: the app sends the canonical content (``_hashed_head``) and the
+    The hash is the one ``entry_hash`` computes: the app binds the canonical content (``_hashed_head``) and the
     database appends the tail (``_hashed_tail``: the head's hash, a hex string, and the chain, an integer) and hashes
     it with its own ``sha256``. Locking, hashing and inserting in the database is what saves the round trips; a
     statement is atomic on its own, so with ``row`` it is a complete audited write even outside a transaction.
     """
     head_query = sa.select(_HEADS.c.id, _HEADS.c.last_hash)
-    if chain is None:
+    if free:
         head_query = head_query.order_by(_HEADS.c.id).limit(1).with_for_update(skip_locked=True)
     else:
-        head_query = head_query.where(_HEADS.c.id == chain).with_for_update()
+        head_query = head_query.where(_HEADS.c.id == sa.bindparam("chain", type_=sa.Integer)).with_for_update()
     head = head_query.cte("head")
     tail = sa.literal('"') + head.c.last_hash + sa.literal('",') + sa.cast(head.c.id, sa.Text) + sa.literal("]")
-    content = sa.literal(_hashed_head(entry), sa.Text) + tail
+    content = sa.bindparam("hashed_head", type_=sa.Text) + tail
     hashed = sa.func.encode(sa.func.sha256(sa.func.convert_to(content, "UTF8")), "hex")
+    values = [sa.bindparam(f"e_{name}", type_=_EVENTS.c[name].type) for name in entry]
     inserted = (
         _EVENTS.insert()
-        .from_select(
-            [*entry, "prev_hash", "hash", "chain"],
-            sa.select(*_literals(_EVENTS, entry), head.c.last_hash, hashed, head.c.id).select_from(head),
-        )
+        .from_select([*entry, "prev_hash", "hash", "chain"], sa.select(*values, head.c.last_hash, hashed, head.c.id))
         .returning(_EVENTS.c.id, _EVENTS.c.chain)
         .cte("entry")
     )
     if row is None:
         return sa.select(inserted.c.id, inserted.c.chain, sa.null())
-    table, values = row
+    table, columns = row
+    row_values = [sa.bindparam(f"r_{name}", type_=table.c[name].type) for name in columns]
     row_inserted = (
         table.insert()
-        .from_select(list(values), sa.select(*_literals(table, values)).select_from(head))
+        .from_select(list(columns), sa.select(*row_values).select_from(head))
         .returning(table.c.id)
         .cte("audited_row")
     )
@@ -190,13 +189,20 @@ def _append_postgresql(
     # Stay on the chain this transaction already holds: taking a second head could deadlock with a writer that waits
     # for one. Locked again (at once, it is ours) because a rolled-back savepoint releases its locks.
     wanted: int | None = held[1] if held is not None and held[0] is transaction else None
-    appended = connection.execute(_append_statement(entry, wanted, row)).first()
-    if appended is None:  # every chain is held by another transaction: wait for one, at random so waiters spread
-        wanted = random.randint(1, STRIPES)  # load spreading, not security
-        appended = connection.execute(_append_statement(entry, wanted, row)).first()
+    columns = (tuple(entry), None if row is None else (row[0], tuple(row[1])))
+    params = {f"e_{name}": value for name, value in entry.items()} | {"hashed_head": _hashed_head(entry)}
+    if row is not None:
+        params |= {f"r_{name}": value for name, value in row[1].items()}
+    appended = None
+    if wanted is None:
+        appended = connection.execute(_append_statement(*columns, free=True), params).first()
+        if appended is None:  # every chain is held by another transaction: wait for one, at random so waiters spread
+            wanted = random.randint(1, STRIPES)  # load spreading, not security
+    if appended is None:
+        appended = connection.execute(_append_statement(*columns, free=False), params | {"chain": wanted}).first()
     if appended is None:  # a database created before the chains' rows were seeded
         connection.execute(_HEADS.insert(), {"id": wanted, "last_id": 0, "last_hash": GENESIS})
-        appended = connection.execute(_append_statement(entry, wanted, row)).one()
+        appended = connection.execute(_append_statement(*columns, free=False), params | {"chain": wanted}).one()
     session.info[_HELD] = (transaction, appended[1])
     return int(appended[0]), appended[2]
 

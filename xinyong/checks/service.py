@@ -276,12 +276,30 @@ class NameMatch:
 
 # Statements of the check's hot path, built once: constructing them per call cost more than running them.
 _SUBJECT_BY_USCC = sa.select(Subject).where(Subject.uscc == sa.bindparam("uscc"))
-# A check by USCC (most checks) reads the subject and its grade in one statement: one round trip less, and round trips
-# are what the check's tail under load is made of (docs/benchmarks.md, "Soak", session 8).
-_SUBJECT_AND_GRADE_BY_USCC = evaluation.with_grade(sa.select(Subject), Subject.id).where(
-    Subject.uscc == sa.bindparam("uscc")
+# A check by USCC (most checks) reads the subject, its grade, and whether it has any list entry and any record under
+# objection in one statement (``_ReadWithSubject``): round trips are what the check's tail under load is made of
+# (docs/benchmarks.md, "Soak", sessions 8 and 14).
+_SUBJECT_AND_GRADE_BY_USCC = (
+    evaluation.with_grade(sa.select(Subject), Subject.id)
+    .add_columns(
+        sa.exists().where(ListEntry.subject_id == Subject.id).label("any_entries"),
+        sa.exists().where(Record.subject_id == Subject.id, Record.objection_open.is_(True)).label("any_objections"),
+    )
+    .where(Subject.uscc == sa.bindparam("uscc"))
 )
-_NOT_READ: Any = object()  # _resolve did not read the grade with the subject
+
+
+@dataclass(frozen=True)
+class _ReadWithSubject:
+    """What a check by USCC read in the subject's own statement. The reads of its active list entries and of its
+    records under objection are not sent when it has none at all: most subjects checked are on no list and have no
+    objection, and each read skipped is a round trip."""
+
+    grade: dict[str, Any] | None
+    any_entries: bool
+    any_objections: bool
+
+
 _OBJECTION_RECORDS = (
     sa.select(Record.id, Resource.name, Record.doc_no, Record.decision_date)
     .join(Resource, Resource.id == Record.resource_id)
@@ -444,9 +462,8 @@ def answer_check(
         else get_matter(session=session, matter=request.matter, matters=matters)
     )
     today = clock.today()
-    subject, query, grade = _resolve(session=session, request=request)
-    if grade is _NOT_READ:
-        grade = grade_of(session=session, subject_id=subject.id) if subject else None
+    subject, query, known = _resolve(session=session, request=request)
+    grade = known.grade if known else (grade_of(session=session, subject_id=subject.id) if subject else None)
     person_id = query.pop("_id_number", None)
     company = None
     if request.person_name and request.company:
@@ -465,7 +482,11 @@ def answer_check(
         "associated": [],
     }
     if subject is not None:
-        entries = lists.active_entries(session=session, subject_id=subject.id, today=today)
+        entries = (
+            lists.active_entries(session=session, subject_id=subject.id, today=today)
+            if known is None or known.any_entries
+            else []
+        )
         result["entries"] = [_entry_brief(e, today) for e in entries]
         result["measures"] = [
             measure_view(m, behind)
@@ -473,7 +494,8 @@ def answer_check(
                 measures=measures, entries=entries, matter=matter.code, subject_kind=subject.kind
             )
         ]
-        result["objection_records"] = _objection_records(session=session, subject_id=subject.id)
+        if known is None or known.any_objections:
+            result["objection_records"] = _objection_records(session=session, subject_id=subject.id)
         if scenario is not None:
             # A 信易+ matter: the answer is the scenario's benefit and the outcome of each of its rules.
             result["scenario"] = scenarios.scenario_answer(
@@ -530,37 +552,41 @@ def check_view(check: Check) -> dict[str, Any]:
     }
 
 
-def _resolve(*, session: Session, request: CheckRequest) -> tuple[Subject | None, dict[str, Any], Any]:
-    """(subject or None, the query as stored, the subject's grade if it was read with the subject, else _NOT_READ)."""
+def _resolve(
+    *, session: Session, request: CheckRequest
+) -> tuple[Subject | None, dict[str, Any], _ReadWithSubject | None]:
+    """(subject or None, the query as stored, what was read with the subject or None)."""
     if request.subject_id is not None:
         subject = session.get(Subject, request.subject_id)
         if subject is None:
             raise NotFound(f"主体 {request.subject_id} 不存在")
-        return subject, {"subject_id": subject.id, "name": request.name}, _NOT_READ
+        return subject, {"subject_id": subject.id, "name": request.name}, None
     if request.code:
         uscc = normalise_code(request.code)
         if is_valid_uscc(uscc):
             params = {"uscc": uscc, "model_code": evaluation.current_model_code()}
             row = session.execute(_SUBJECT_AND_GRADE_BY_USCC, params).first()
-            return (row[0], {"code": uscc}, evaluation.grade_view(row[1:])) if row else (None, {"code": uscc}, None)
+            if row is None:
+                return None, {"code": uscc}, None
+            return row[0], {"code": uscc}, _ReadWithSubject(evaluation.grade_view(row[1:-2]), row[-2], row[-1])
         subject, code = find_by_code(session=session, code=request.code)
         is_person_id = len(code) == 18 and not is_valid_uscc(code)
         query: dict[str, Any] = {"code": mask_id_number(code) if is_person_id else code}
         if is_person_id:
             query["_id_number"] = code
-        return subject, query, _NOT_READ
+        return subject, query, None
     if request.person_name and request.company:
-        return None, {"person_name": request.person_name, "company": request.company}, _NOT_READ
+        return None, {"person_name": request.person_name, "company": request.company}, None
     if request.name:
         matches = match_name(session=session, name=request.name)
         if not matches:
-            return None, {"name": normalise_name(request.name)}, _NOT_READ
+            return None, {"name": normalise_name(request.name)}, None
         if is_ambiguous(matches):
             raise Conflict(
                 f"名称「{normalise_name(request.name)}」匹配到 {len(matches)} 个可能的主体，请确认后再核查",
                 candidates=[_candidate(m) for m in matches],
             )
-        return matches[0].subject, {"name": normalise_name(request.name), "score": matches[0].score}, _NOT_READ
+        return matches[0].subject, {"name": normalise_name(request.name), "score": matches[0].score}, None
     raise InvalidInput("请提供 code（统一社会信用代码或身份证号）或 name（名称）")
 
 
