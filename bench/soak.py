@@ -8,6 +8,8 @@
    (``bench/checks.py: bulk_load`` — subjects, their names, 1 % on the 政府采购 list); then collects ``--records``
    penalty rows of a history through the real pipeline (``ingest_file``), so subject pages have records.
 2. Registers four source units (one for the history, three live departments) with API keys and a checker key.
+   With ``--settle``, then vacuums, analyses and checkpoints the loaded database (``settle``), so the load does not
+   meet the aftermath of the bulk load (autovacuum's first pass, a checkpoint writing it all out).
 3. Serves the app with ``uvicorn --workers W`` in a subprocess on loopback and runs, in parallel for ``--duration``
    seconds, closed-loop virtual users (each: request, wait for the answer, think for an exponentially distributed
    time) of every kind below — aiohttp on uvloop (``--client httpx``: httpx on asyncio's loop), one keep-alive
@@ -296,6 +298,26 @@ def prepare(url: str, *, subjects: int, records: int, workdir: Path) -> World:
     finally:
         engine.dispose()
     return World(url, subjects, units, checker_key, listed, history_accepted, workdir / "data")
+
+
+def settle(url: str) -> str:
+    """Bring the freshly loaded database to the state a deployment's data is in, before the load: on PostgreSQL
+    ``VACUUM (ANALYZE)`` (hint bits, visibility map, statistics, which autovacuum would otherwise do during the load)
+    and a ``CHECKPOINT`` (the data loaded is written out now, not by a checkpoint spread over the first minutes of
+    the load, whose full-page images would also swell every commit's WAL flush); on SQLite a WAL checkpoint into the
+    database file and ``ANALYZE``. Returns what was done, for the report."""
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            if engine.dialect.name == "postgresql":
+                conn.exec_driver_sql("VACUUM (ANALYZE)")
+                conn.exec_driver_sql("CHECKPOINT")
+                return "VACUUM (ANALYZE), CHECKPOINT"
+            conn.exec_driver_sql("ANALYZE")
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            return "ANALYZE, PRAGMA wal_checkpoint(TRUNCATE)"
+    finally:
+        engine.dispose()
 
 
 # --- server --------------------------------------------------------------------------------------------------------
@@ -968,6 +990,9 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, help="keep the database (SQLite), uploads and server log here")
     parser.add_argument("--lock", type=Path, help="flock this file around the measurement (not the data load)")
     parser.add_argument("--client", choices=CLIENTS, default=CLIENTS[0], help="the load generator's HTTP client")
+    parser.add_argument(
+        "--settle", action="store_true", help="vacuum, analyse and checkpoint the loaded database before the load"
+    )
     args = parser.parse_args()
     # A terminated run still stops its server and drops its PostgreSQL database (the finally blocks run).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -982,6 +1007,11 @@ def main() -> None:
             world = prepare(url, subjects=args.subjects, records=args.records, workdir=workdir)
             print(f"prepared {args.subjects:,} subjects + {args.records:,} history records in "
                   f"{time.perf_counter() - t0:.0f} s; load average {os.getloadavg()}", flush=True)  # fmt: skip
+            settled = None
+            if args.settle:
+                t0 = time.perf_counter()
+                settled = settle(url)
+                print(f"settled: {settled} in {time.perf_counter() - t0:.0f} s", flush=True)
             result = soak(
                 world,
                 duration=args.duration,
@@ -992,6 +1022,7 @@ def main() -> None:
                 client=args.client,
             )
         result["command"] = " ".join(sys.argv)
+        result["settled"] = settled
     print(table(result))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

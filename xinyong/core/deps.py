@@ -33,7 +33,7 @@ def read_first(endpoint: Endpoint) -> Endpoint:
     the building of its answer, and checks queued behind each other (docs/benchmarks.md, "Soak").
 
     On PostgreSQL its session sends every statement outside a transaction (autocommit): no BEGIN before the reads
-    and no COMMIT after the write, two round trips of a check's eight (docs/benchmarks.md, "Soak", session 14). The
+    and no COMMIT after the write, two round trips fewer (docs/benchmarks.md, "Soak", session 14). The
     reads see what they would in a transaction: PostgreSQL's READ COMMITTED takes a new snapshot for every statement
     anyway. What makes it safe is the write being one statement (``audit.insert_audited``: the row and its audit
     entry), which is atomic and durable on its own; an endpoint that needs two writes to succeed or fail together
@@ -50,7 +50,8 @@ def _read_first(request: Request) -> bool:
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    """One transaction per request: committed when the endpoint returns, rolled back when it raises.
+    """One transaction per request: committed when the endpoint returns, rolled back when it raises (``read_first``
+    endpoints: see there).
 
     ``scope="function"`` below makes the commit happen before the response is sent, so a client never gets a success
     for data that then failed to commit, and a browser that follows a redirect after a POST sees what it just wrote.
