@@ -21,7 +21,7 @@ import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any, TypedDict, Unpack, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -110,25 +110,27 @@ def _sqlite_head(connection: sa.Connection) -> tuple[int, str]:
     return int(head[0]), str(head[1])
 
 
-def _entry_values(
-    *,
-    actor: Actor,
-    action: str,
-    target_type: str | None,
-    target_id: str | int | None,
-    subject_id: int | None,
-    purpose: str | None,
-    detail: dict[str, Any] | None,
-) -> dict[str, Any]:
+class AuditAbout(TypedDict, total=False):
+    """What an audit entry says besides who acted and what they did (the keyword arguments of ``record``)."""
+
+    target_type: str | None
+    target_id: str | int | None
+    subject_id: int | None
+    purpose: str | None
+    detail: dict[str, Any] | None
+
+
+def _entry_values(actor: Actor, action: str, about: AuditAbout) -> dict[str, Any]:
+    target_id, detail = about.get("target_id"), about.get("detail")
     return {
         "at": clock.now(),
         "actor": actor.name,
         "actor_role": actor.role,
         "action": action,
-        "target_type": target_type,
+        "target_type": about.get("target_type"),
         "target_id": None if target_id is None else str(target_id),
-        "subject_id": subject_id,
-        "purpose": purpose,
+        "subject_id": about.get("subject_id"),
+        "purpose": about.get("purpose"),
         # What the JSON column will give back (tuples become lists, dates strings), so the hash can be recomputed.
         "detail": json.loads(json.dumps(detail or {}, ensure_ascii=False, default=str)),
     }
@@ -226,17 +228,7 @@ def _append(
     return int(connection.execute(_EVENTS.insert().returning(_EVENTS.c.id), entry).scalar_one()), row_id
 
 
-def record(
-    *,
-    session: Session,
-    actor: Actor,
-    action: str,
-    target_type: str | None = None,
-    target_id: str | int | None = None,
-    subject_id: int | None = None,
-    purpose: str | None = None,
-    detail: dict[str, Any] | None = None,
-) -> int:
+def record(*, session: Session, actor: Actor, action: str, **about: Unpack[AuditAbout]) -> int:
     """Append an entry to the audit log, in ``session``'s transaction; returns the entry's id.
 
     The head and the entry are read and written with SQLAlchemy Core: the ORM's flush of a check's row and its entry,
@@ -244,11 +236,7 @@ def record(
     11). What the caller added to the session is flushed first, as before, so its rows (and ids) exist when the entry
     is written.
     """
-    entry = _entry_values(
-        actor=actor, action=action, target_type=target_type, target_id=target_id, subject_id=subject_id,
-        purpose=purpose, detail=detail,
-    )  # fmt: skip
-    return _append(session, entry, None)[0]
+    return _append(session, _entry_values(actor, action, about), None)[0]
 
 
 def insert_audited(
@@ -258,11 +246,7 @@ def insert_audited(
     values: Mapping[str, Any],
     actor: Actor,
     action: str,
-    target_type: str | None = None,
-    target_id: str | int | None = None,
-    subject_id: int | None = None,
-    purpose: str | None = None,
-    detail: dict[str, Any] | None = None,
+    **about: Unpack[AuditAbout],
 ) -> int:
     """Insert one row of ``table`` (which has an ``id``) and its audit entry; returns the row's id.
 
@@ -270,11 +254,7 @@ def insert_audited(
     outside a transaction (``xinyong/core/deps.py: read_first``), with no BEGIN and no COMMIT to wait for. Elsewhere
     the row and then the entry are inserted in ``session``'s transaction.
     """
-    entry = _entry_values(
-        actor=actor, action=action, target_type=target_type, target_id=target_id, subject_id=subject_id,
-        purpose=purpose, detail=detail,
-    )  # fmt: skip
-    row_id = _append(session, entry, (table, values))[1]
+    row_id = _append(session, _entry_values(actor, action, about), (table, values))[1]
     assert row_id is not None  # both paths insert the row or raise
     return int(row_id)
 
