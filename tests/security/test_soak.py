@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from bench import soak
 from tests.conftest import Database
@@ -26,6 +27,26 @@ def test_the_server_cpu_benchmark_measures_every_operation(fresh_db: Database, t
     assert all(row["p50_ms"] > 0 and row["p99_ms"] >= row["p50_ms"] for row in found.values()), found
     # Twenty checks cannot cost the server nothing: the process read is the server's, not another one's.
     assert found["check"]["app_cpu_ms"] > 0, found
+
+
+def test_settle_vacuums_analyses_and_checkpoints_the_loaded_database(fresh_db: Database) -> None:
+    """``--settle``: what a deployment's settled data has and a freshly loaded database has not."""
+    done = soak.settle(fresh_db.url)
+    with fresh_db.engine.connect() as conn:
+        if fresh_db.kind == "postgresql":
+            assert done == "VACUUM (ANALYZE), CHECKPOINT"
+            vacuumed = conn.scalar(
+                sa.text("SELECT last_vacuum IS NOT NULL AND last_analyze IS NOT NULL FROM pg_stat_user_tables "
+                        "WHERE relname = 'subject'")
+            )  # fmt: skip
+            assert vacuumed is True
+        else:
+            assert done == "ANALYZE, PRAGMA wal_checkpoint(TRUNCATE)"
+            assert conn.scalar(sa.text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")) == 1
+            database = sa.engine.make_url(fresh_db.url).database
+            assert database is not None
+            wal = Path(database + "-wal")
+            assert not wal.exists() or wal.stat().st_size == 0
 
 
 @pytest.mark.slow
