@@ -9,7 +9,7 @@
    penalty rows of a history through the real pipeline (``ingest_file``), so subject pages have records.
 2. Registers four source units (one for the history, three live departments) with API keys and a checker key.
    With ``--settle``, then vacuums, analyses and checkpoints the loaded database (``settle``), so the load does not
-   meet the aftermath of the bulk load (autovacuum's first pass, a checkpoint writing it all out).
+   meet the aftermath of its own bulk load.
 3. Serves the app with ``uvicorn --workers W`` in a subprocess on loopback and runs, in parallel for ``--duration``
    seconds, closed-loop virtual users (each: request, wait for the answer, think for an exponentially distributed
    time) of every kind below — aiohttp on uvloop (``--client httpx``: httpx on asyncio's loop), one keep-alive
@@ -302,10 +302,10 @@ def prepare(url: str, *, subjects: int, records: int, workdir: Path) -> World:
 
 def settle(url: str) -> str:
     """Bring the freshly loaded database to the state a deployment's data is in, before the load: on PostgreSQL
-    ``VACUUM (ANALYZE)`` (hint bits, visibility map, statistics, which autovacuum would otherwise do during the load)
-    and a ``CHECKPOINT`` (the data loaded is written out now, not by a checkpoint spread over the first minutes of
-    the load, whose full-page images would also swell every commit's WAL flush); on SQLite a WAL checkpoint into the
-    database file and ``ANALYZE``. Returns what was done, for the report."""
+    ``VACUUM (ANALYZE)`` (hint bits, visibility map, statistics) and a ``CHECKPOINT`` (the loaded data written out
+    now); on SQLite ``ANALYZE`` and a WAL checkpoint into the database file. Without it the load may meet the first
+    reads setting the loaded rows' hint bits, autovacuum's first pass and a checkpoint writing the load out; which of
+    these matters is not established (docs/benchmarks.md, "Soak", session 14). Returns what was done."""
     engine = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as conn:
