@@ -184,13 +184,10 @@ def unkeyed(statement: str) -> list[str]:
                     pinned.add(a)
     for insert in _INSERT.finditer(sql):
         table = insert.group(1).lower()
-        if insert.group(3).upper() == "VALUES":
-            if table in DISTRIBUTED and DISTRIBUTED[table] in {
-                c.strip().strip('"') for c in insert.group(2).split(",")
-            }:
-                pinned.add(table)
-        else:
-            # INSERT … SELECT: the target is written where the selected rows are; the SELECT must be keyed itself.
+        named = {c.strip().strip('"') for c in insert.group(2).split(",")}
+        # INSERT … VALUES is routed by the distribution column it names; INSERT … SELECT writes the target where the
+        # selected rows are, and the SELECT must be keyed itself.
+        if insert.group(3).upper() == "SELECT" or DISTRIBUTED.get(table) in named:
             pinned.add(table)
 
     # Joins on the distribution column carry a pin from one occurrence to the other (co-located joins).
