@@ -437,3 +437,57 @@ def test_crash_at_every_stage_then_rerun_equals_one_clean_run(
     assert finished.returncode == 0, finished.stderr
     assert state_of(clean_db.engine) == expected
     assert (tmp_path / "crash.rejects.csv").exists()
+
+
+def test_each_chunk_runs_the_statements_built_once(clean_db: Database, tmp_path: Path) -> None:
+    """The statements every chunk runs (the stored-record lookup and insert, the subject lookup, the change feed, the
+    notices' query and inserts, the batch's counts) are built once and shared by all chunks: building a statement and
+    its cache key costs more than running it, and on SQLite a chunk holds the one write lock meanwhile
+    (docs/benchmarks.md, "Soak", session 15). Fails when one of them is built per call again."""
+    from xinyong.ingest import pipeline
+
+    path = write_json(tmp_path / "处罚.json", penalty_rows(30))
+    chunks: list[dict[str, list[Any]]] = []  # per chunk: SQL → the statement objects executed for it
+    inside = [False]
+    store_chunk = pipeline._store_chunk
+
+    def counted(**options: Any) -> int:
+        chunks.append({})
+        inside[0] = True
+        try:
+            return store_chunk(**options)
+        finally:
+            inside[0] = False
+
+    def executed(conn: Any, clauseelement: Any, multiparams: Any, params: Any, options: Any, result: Any) -> None:
+        if inside[0]:
+            sql = str(clauseelement.compile(dialect=conn.dialect))
+            chunks[-1].setdefault(sql, []).append(clauseelement)
+
+    sa.event.listen(clean_db.engine, "after_execute", executed)
+    try:
+        pipeline._store_chunk = counted  # type: ignore[assignment]
+        summary = ingest(clean_db, path, chunk_size=10)
+    finally:
+        pipeline._store_chunk = store_chunk  # type: ignore[assignment]
+        sa.event.remove(clean_db.engine, "after_execute", executed)
+    assert (summary.accepted, len(chunks)) == (30, 3)
+    second, third = chunks[1], chunks[2]
+    hot = [
+        "FROM record",
+        "INSERT INTO record ",
+        "FROM subject",
+        "INSERT INTO subject",
+        "change_event",
+        "UPDATE batch",
+        "dishonesty",
+    ]
+    for marker in hot:
+        assert any(marker in sql for sql in third), f"no statement with {marker!r} in a chunk"
+    rebuilt = [
+        sql
+        for sql, statements in third.items()
+        if any(marker in sql for marker in hot)
+        and not all(any(s is t for t in second.get(sql, [])) for s in statements)
+    ]
+    assert rebuilt == [], "\n\n".join(rebuilt)

@@ -17,6 +17,7 @@ This module imports nothing from other domains, so every domain can call it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
@@ -31,14 +32,6 @@ _event = cast(sa.Table, ChangeEvent.__table__)
 
 # An arbitrary 64-bit key of this application's advisory lock ("xinyong change_event").
 FEED_LOCK_KEY = 0x78696E79_6F6E6701
-
-
-def _written_by(record: sa.Table, units: Sequence[int], doc_nos: Sequence[str] | None) -> sa.ColumnElement[bool]:
-    if len(units) > 1:
-        return record.c.source_unit_id.in_(units)
-    if doc_nos is not None:
-        return sa.and_(record.c.source_unit_id == units[0], record.c.doc_no.in_(list(doc_nos)))
-    return record.c.source_unit_id == units[0]
 
 
 def lock_feed(session: Session) -> None:
@@ -98,34 +91,64 @@ def emit_record_changes(
     (With several units SQLite's planner cannot use the unique key for an OR of per-unit number lists, so they are
     not narrowed.)
     """
-    from xinyong.records.models import Record  # records imports this module; keep the import one-way at load time
-
     units = [source_unit_id] if isinstance(source_unit_id, int) else list(source_unit_id)
     if not units:
         return
-    record = cast(sa.Table, Record.__table__)
+    values: dict[str, Any] = {
+        "at": now,
+        "payload": {"batch": batch_id},
+        "resource_id": resource_id,
+        "batch_id": batch_id,
+        "now": now,
+    }
+    if len(units) == 1:
+        statement = _one_unit_changes(named=doc_nos is not None)
+        values |= {"unit_id": units[0]} | ({"doc_nos": list(doc_nos)} if doc_nos is not None else {})
+    else:
+        record = _record_table()
+        order = sa.case({unit: n for n, unit in enumerate(units)}, value=record.c.source_unit_id)
+        statement = _record_changes(record.c.source_unit_id.in_(units), order)
+    lock_feed(session)
+    session.execute(statement, values)
+
+
+def _record_table() -> sa.Table:
+    from xinyong.records.models import Record  # records imports this module; keep the import one-way at load time
+
+    return cast(sa.Table, Record.__table__)
+
+
+def _record_changes(units: sa.ColumnElement[bool], *order: sa.ColumnElement[Any]) -> sa.Insert:
+    """INSERT … SELECT of the events of the records of a batch stamped with a chunk's time, of the units ``units``
+    selects, in ``order`` and then record order."""
+    record = _record_table()
     kind = sa.case((record.c.version == 1, sa.literal("record.created")), else_=sa.literal("record.versioned"))
-    unit_order: list[sa.ColumnElement[Any]] = (
-        [sa.case({unit: n for n, unit in enumerate(units)}, value=record.c.source_unit_id)] if len(units) > 1 else []
-    )
     source = (
         sa.select(
-            sa.literal(now, type_=_event.c.at.type),
+            sa.bindparam("at", type_=_event.c.at.type),
             kind,
             sa.literal("record"),
             record.c.id,
             record.c.subject_id,
-            sa.literal({"batch": batch_id}, type_=JsonType),
+            sa.bindparam("payload", type_=JsonType),
         )
         .where(
-            record.c.resource_id == resource_id,
-            _written_by(record, units, doc_nos),
-            record.c.batch_id == batch_id,
-            record.c.updated_at == now,
+            record.c.resource_id == sa.bindparam("resource_id"),
+            units,
+            record.c.batch_id == sa.bindparam("batch_id"),
+            record.c.updated_at == sa.bindparam("now"),
         )
-        .order_by(*unit_order, record.c.id)
+        .order_by(*order, record.c.id)
     )
-    lock_feed(session)
-    session.execute(
-        sa.insert(_event).from_select(["at", "kind", "entity", "entity_id", "subject_id", "payload"], source)
-    )
+    return sa.insert(_event).from_select(["at", "kind", "entity", "entity_id", "subject_id", "payload"], source)
+
+
+@functools.cache
+def _one_unit_changes(*, named: bool) -> sa.Insert:
+    """``_record_changes`` for one unit (the usual file), built once (see ``subjects.service._ignoring_conflicts``);
+    ``named``: narrowed to the document numbers the chunk wrote."""
+    record = _record_table()
+    unit = record.c.source_unit_id == sa.bindparam("unit_id")
+    if named:
+        unit = sa.and_(unit, record.c.doc_no.in_(sa.bindparam("doc_nos", expanding=True)))
+    return _record_changes(unit)

@@ -439,22 +439,32 @@ def _store_chunk(
             session.execute(
                 sa.insert(_quarantine), [_quarantined(batch_id, raw, problems, now) for raw, problems in refused]
             )
-        session.execute(
-            sa.update(_batch)
-            .where(_batch.c.id == batch_id)
-            .values(
-                rows_done=_batch.c.rows_done + len(chunk),
-                received=_batch.c.received + len(chunk),
-                accepted=_batch.c.accepted + accepted,
-                duplicates=_batch.c.duplicates + duplicates,
-                rejected=_batch.c.rejected + len(refused),
-                linked=_batch.c.linked + linked_rows,
-                subjects_created=_batch.c.subjects_created + linked.created,
-            )
-        )
+        counts = {
+            "rows_done": len(chunk),
+            "received": len(chunk),
+            "accepted": accepted,
+            "duplicates": duplicates,
+            "rejected": len(refused),
+            "linked": linked_rows,
+            "subjects_created": linked.created,
+        }
+        session.execute(_COUNT_CHUNK, {"b_id": batch_id} | {f"n_{name}": n for name, n in counts.items()})
         fault("before_commit", chunk_no)
     fault("after_commit", chunk_no)
     return len(chunk)
+
+
+# A chunk's counts added to its batch's, built once (see ``subjects.service._ignoring_conflicts`` for why).
+_COUNT_CHUNK = (
+    sa.update(_batch)
+    .where(_batch.c.id == sa.bindparam("b_id"))
+    .values(
+        {
+            name: _batch.c[name] + sa.bindparam(f"n_{name}")
+            for name in ("rows_done", "received", "accepted", "duplicates", "rejected", "linked", "subjects_created")
+        }
+    )
+)
 
 
 # Tables whose planner statistics go stale fastest during a bulk load.
@@ -488,7 +498,17 @@ def of_chunk(*, batch_id: str, now: dt.datetime) -> sa.ColumnElement[bool]:
     and read every record of the resource for every chunk, while holding the write lock — 40 ms of a 200-row chunk
     at 40,000 records and growing with them (docs/benchmarks.md, "Soak"). ``batch_id = …`` leaves one index.
     """
-    return sa.and_(Record.batch_id == batch_id, Record.updated_at == now)
+    return _chunk_written(batch_id, now)
+
+
+def _chunk_written(batch: Any, time: Any) -> sa.ColumnElement[bool]:
+    return sa.and_(Record.batch_id == batch, Record.updated_at == time)
+
+
+# ``of_chunk`` with bound parameters ``chunk_batch`` and ``chunk_time``, for statements built once.
+OF_CHUNK = _chunk_written(sa.bindparam("chunk_batch"), sa.bindparam("chunk_time"))
+# The notices' query of a chunk, built once (see ``subjects.service._ignoring_conflicts`` for why).
+_UNTOLD_OF_CHUNK = notices.untold_facts(OF_CHUNK)
 
 
 def _sync_list_entries(*, session: Session, batch_id: str, now: dt.datetime) -> None:
@@ -502,7 +522,7 @@ def _sync_list_entries(*, session: Session, batch_id: str, now: dt.datetime) -> 
 
 def _send_notices(*, session: Session, batch_id: str, now: dt.datetime) -> None:
     """失信告知 for the dishonesty records this chunk wrote, in the same transaction (one notice per record)."""
-    notices.notify_where(session=session, which=of_chunk(batch_id=batch_id, now=now))
+    notices.notify_facts(session=session, query=_UNTOLD_OF_CHUNK, params={"chunk_batch": batch_id, "chunk_time": now})
 
 
 def _quarantined(batch_id: str, raw: RawRow, problems: list[Problem], now: dt.datetime) -> dict[str, Any]:

@@ -245,14 +245,8 @@ def _apply_wave(
     # another subject than the stored record (then the record moves, on PostgreSQL to another partition).
     stored: dict[tuple[int, str], tuple[int, int, str, int]] = {}
     for unit_id, doc_nos in _numbers_by_unit((units[p], items[p].row.doc_no) for p in positions):
-        query = sa.select(
-            _record.c.doc_no, _record.c.id, _record.c.subject_id, _record.c.content_hash, _record.c.version
-        ).where(
-            _record.c.resource_id == resource_id,
-            _record.c.source_unit_id == unit_id,
-            _record.c.doc_no.in_(doc_nos),
-        )
-        for doc_no, record_id, subject_id, stored_hash, version in session.execute(query):
+        numbers = {"resource_id": resource_id, "unit_id": unit_id, "doc_nos": doc_nos}
+        for doc_no, record_id, subject_id, stored_hash, version in session.execute(_STORED, numbers):
             stored[(unit_id, doc_no)] = (record_id, subject_id, stored_hash, version)
 
     inserts: list[dict[str, Any]] = []
@@ -365,23 +359,35 @@ def _insert_new(
     statement of ~20,000 placeholders per 1,000 rows, which psycopg re-parses every time (no cache for such
     statements): that parse alone cost ~70 µs a row.
     """
-    statement = insert_ignoring_conflicts(session, _record)
     if session.get_bind().dialect.name != "postgresql":
-        returning = statement.returning(_record.c.source_unit_id, _record.c.doc_no)
+        returning = insert_ignoring_conflicts(session, _record, "source_unit_id", "doc_no")
         return {(unit_id, doc_no) for unit_id, doc_no in session.execute(returning, inserts)}
-    session.execute(statement, inserts)
+    session.execute(insert_ignoring_conflicts(session, _record), inserts)
     written: set[tuple[int, str]] = set()
     for unit_id, doc_nos in _numbers_by_unit((row["source_unit_id"], row["doc_no"]) for row in inserts):
-        query = sa.select(_record.c.doc_no).where(
-            _record.c.resource_id == resource_id,
-            _record.c.source_unit_id == unit_id,
-            _record.c.doc_no.in_(doc_nos),
-            _record.c.batch_id == batch_id,
-            _record.c.received_at == now,
-            _record.c.version == 1,
-        )
-        written.update((unit_id, doc_no) for doc_no in session.scalars(query))
+        numbers = {"resource_id": resource_id, "unit_id": unit_id, "doc_nos": doc_nos, "batch_id": batch_id, "now": now}
+        written.update((unit_id, doc_no) for doc_no in session.scalars(_STAMPED, numbers))
     return written
+
+
+# The chunk's statements, built once (see ``subjects.service._ignoring_conflicts`` for why).
+# (resource, unit, some document numbers) → what is stored under them.
+_STORED = sa.select(
+    _record.c.doc_no, _record.c.id, _record.c.subject_id, _record.c.content_hash, _record.c.version
+).where(
+    _record.c.resource_id == sa.bindparam("resource_id"),
+    _record.c.source_unit_id == sa.bindparam("unit_id"),
+    _record.c.doc_no.in_(sa.bindparam("doc_nos", expanding=True)),
+)
+# Which of those numbers this insert wrote (PostgreSQL: stamped with this batch and chunk time, first version).
+_STAMPED = sa.select(_record.c.doc_no).where(
+    _record.c.resource_id == sa.bindparam("resource_id"),
+    _record.c.source_unit_id == sa.bindparam("unit_id"),
+    _record.c.doc_no.in_(sa.bindparam("doc_nos", expanding=True)),
+    _record.c.batch_id == sa.bindparam("batch_id"),
+    _record.c.received_at == sa.bindparam("now"),
+    _record.c.version == 1,
+)
 
 
 def _numbers_by_unit(keys: Iterable[tuple[int, str]]) -> Iterator[tuple[int, list[str]]]:

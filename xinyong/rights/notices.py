@@ -9,7 +9,7 @@ entries listed before this existed). One notice per record or entry (unique keys
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -149,9 +149,15 @@ def notify_where(*, session: Session, which: sa.ColumnElement[bool]) -> int:
     """Notices for the records ``which`` selects that are active dishonesty records linked to a subject and not yet
     told; returns how many were written. The collection pipeline selects a chunk's records by their batch and time
     (``ingest.pipeline.of_chunk``)."""
+    return notify_facts(session=session, query=untold_facts(which))
+
+
+def notify_facts(*, session: Session, query: sa.Select[Any], params: Mapping[str, Any] | None = None) -> int:
+    """``notify_where`` for a query ``untold_facts`` built, with its bound ``params``: the collection pipeline builds
+    its chunk's once."""
     today = clock.today()
     resources: dict[int, Resource] = {}
-    rows = session.execute(untold_facts(which)).all()
+    rows = session.execute(query, params).all()
     notices = []
     for *values, unit_name in rows:
         facts = _Facts(**dict(zip(_FACT_COLUMNS, values, strict=True)))

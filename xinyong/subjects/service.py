@@ -10,6 +10,7 @@ to it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -42,35 +43,55 @@ class LinkOutcome:
     created_ids: set[int] = field(default_factory=set)
 
 
-def insert_ignoring_conflicts(session: Session, table: sa.Table) -> Any:
-    """``INSERT … ON CONFLICT DO NOTHING`` in the session's dialect."""
-    dialect = session.get_bind().dialect.name
+def insert_ignoring_conflicts(session: Session, table: sa.Table, *returning: str) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` in the session's dialect, ``RETURNING`` the columns named, if any."""
+    return _ignoring_conflicts(session.get_bind().dialect.name, table, returning)
+
+
+# Statements the collection pipeline runs in every chunk are built once, not per call: building one and computing its
+# cache key costs more than running a small one (~0.3 ms against ~0.04 ms for a batch's counter update on SQLite),
+# and on SQLite a chunk runs while holding the one write lock (docs/benchmarks.md, "Soak", session 15). A statement is
+# immutable, so sharing it is safe; values go in as bound parameters, lists through expanding ones.
+@functools.cache
+def _ignoring_conflicts(dialect: str, table: sa.Table, returning: tuple[str, ...]) -> Any:
     if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing()
-    raise NotImplementedError(f"unsupported database: {dialect}")
+        statement: Any = postgresql.insert(table).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        statement = sqlite.insert(table).on_conflict_do_nothing()
+    else:
+        raise NotImplementedError(f"unsupported database: {dialect}")
+    return statement.returning(*(table.c[name] for name in returning)) if returning else statement
+
+
+@functools.cache
+def _subjects_by(column: str) -> sa.Select[tuple[Any, int, str]]:
+    key = _subject.c[column]
+    return sa.select(key, _subject.c.id, _subject.c.name).where(key.in_(sa.bindparam("values", expanding=True)))
 
 
 def _chunks(values: Sequence[Any]) -> list[Sequence[Any]]:
     return [values[i : i + _IN_CHUNK] for i in range(0, len(values), _IN_CHUNK)]
 
 
-def _pairs(
-    session: Session, column: sa.ColumnElement[Any], values: Sequence[Any], names: dict[int, str]
-) -> dict[Any, int]:
+def _pairs(session: Session, column: str, values: Sequence[Any], names: dict[int, str]) -> dict[Any, int]:
     """``{column value: subject id}`` for the subjects whose ``column`` is in ``values``; their names into ``names``."""
     found: dict[Any, int] = {}
-    query = sa.select(column, _subject.c.id, _subject.c.name).where(column.in_(values))
-    for key, subject_id, name in session.execute(query):
+    for key, subject_id, name in session.execute(_subjects_by(column), {"values": list(values)}):
         found[key] = subject_id
         names[subject_id] = name
     return found
 
 
 def _names(session: Session, ids: Sequence[int]) -> dict[int, str]:
-    query = sa.select(_subject.c.id, _subject.c.name).where(_subject.c.id.in_(ids))
-    return {subject_id: name for subject_id, name in session.execute(query)}
+    return {subject_id: name for subject_id, name in session.execute(_NAMES, {"ids": list(ids)})}
+
+
+_NAMES = sa.select(_subject.c.id, _subject.c.name).where(_subject.c.id.in_(sa.bindparam("ids", expanding=True)))
+# The names a subject has had (its name history), and a new one.
+_HISTORY = sa.select(_subject_name.c.subject_id, _subject_name.c.name).where(
+    _subject_name.c.subject_id.in_(sa.bindparam("ids", expanding=True))
+)
+_ADD_NAMES = sa.insert(_subject_name)
 
 
 def _identity(ref: SubjectRef, id_hash: str | None) -> tuple[str, ...] | None:
@@ -141,10 +162,10 @@ def _existing(
     pairs = {(t, c) for ref in refs for t, c in ref.legacy_codes.items()}
     by_uscc: dict[str, int] = {}
     for part in _chunks(usccs):
-        by_uscc.update(_pairs(session, _subject.c.uscc, part, names))
+        by_uscc.update(_pairs(session, "uscc", part, names))
     by_hash: dict[str, int] = {}
     for part in _chunks(hashes):
-        by_hash.update(_pairs(session, _subject.c.id_hash, part, names))
+        by_hash.update(_pairs(session, "id_hash", part, names))
     by_code: dict[tuple[str, str], int] = {}
     if pairs:
         types = sorted({t for t, _ in pairs})
@@ -192,7 +213,7 @@ def _create(
     code_only = [r for r in rows if not (r["uscc"] or r["id_hash"])]
     created: set[int] = set()
     if keyed:
-        statement = insert_ignoring_conflicts(session, _subject).returning(_subject.c.id, _subject.c.name)
+        statement = insert_ignoring_conflicts(session, _subject, "id", "name")
         for subject_id, name in session.execute(
             statement, [{k: v for k, v in r.items() if k != "_codes"} for r in keyed]
         ):
@@ -202,9 +223,9 @@ def _create(
         usccs = [r["uscc"] for r in keyed if r["uscc"]]
         hashes = [r["id_hash"] for r in keyed if r["id_hash"] and not r["uscc"]]
         for part in _chunks(usccs):
-            by_uscc.update(_pairs(session, _subject.c.uscc, part, names))
+            by_uscc.update(_pairs(session, "uscc", part, names))
         for part in _chunks(hashes):
-            by_hash.update(_pairs(session, _subject.c.id_hash, part, names))
+            by_hash.update(_pairs(session, "id_hash", part, names))
     for row in code_only:
         # A subject known only by a legacy code (an individual business without USCC): the code mapping is its
         # identity, so claim the code first and create the subject only if the claim succeeded.
@@ -213,7 +234,7 @@ def _create(
         ).scalar_one()
         code_type, code = sorted(row["_codes"].items())[0]
         claimed = session.execute(
-            insert_ignoring_conflicts(session, _subject_code).returning(_subject_code.c.id),
+            insert_ignoring_conflicts(session, _subject_code, "id"),
             {"subject_id": subject_id, "code_type": code_type, "code": code, "created_at": row["created_at"]},
         ).first()
         if claimed is None:
@@ -289,8 +310,7 @@ def _record_names(
     }
     known: dict[int, set[str]] = {}
     for part in _chunks(sorted(differing | created_ids)):
-        query = sa.select(_subject_name.c.subject_id, _subject_name.c.name).where(_subject_name.c.subject_id.in_(part))
-        for subject_id, name in session.execute(query):
+        for subject_id, name in session.execute(_HISTORY, {"ids": list(part)}):
             known.setdefault(subject_id, set()).add(name_key(name))
     first_source = {s: src for s, src in zip(reversed(subject_ids), reversed(sources), strict=True) if s is not None}
     names: list[dict[str, Any]] = []
@@ -303,7 +323,7 @@ def _record_names(
             known[subject_id].add(name_key(ref.name))
             names.append(_name_row(subject_id, ref.name, source, now, is_current=False))
     if names:
-        session.execute(sa.insert(_subject_name), names)
+        session.execute(_ADD_NAMES, names)
     flagged = 0
     if differing:
         for part in _chunks(sorted(differing)):
