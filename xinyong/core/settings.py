@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("var"), description="Where rejects files and uploads are kept.")
     ingest_chunk_size: int = Field(default=2000, ge=1, description="Rows per transaction during collection.")
     sqlite_api_chunk_size: int = Field(
-        default=50,
+        default=20,
         ge=1,
         description="At most this many rows per transaction for batches sent through the API on SQLite: there one "
         "write lock serves every writer, so a batch collected during service hours holds it briefly and checks wait "
