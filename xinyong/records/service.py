@@ -380,10 +380,7 @@ _STORED = sa.select(
     _record.c.doc_no.in_(sa.bindparam("doc_nos", expanding=True)),
 )
 # Which of those numbers this insert wrote (PostgreSQL: stamped with this batch and chunk time, first version).
-_STAMPED = sa.select(_record.c.doc_no).where(
-    _record.c.resource_id == sa.bindparam("resource_id"),
-    _record.c.source_unit_id == sa.bindparam("unit_id"),
-    _record.c.doc_no.in_(sa.bindparam("doc_nos", expanding=True)),
+_STAMPED = _STORED.with_only_columns(_record.c.doc_no).where(
     _record.c.batch_id == sa.bindparam("batch_id"),
     _record.c.received_at == sa.bindparam("now"),
     _record.c.version == 1,
