@@ -22,9 +22,11 @@ def test_api_key_is_stored_hashed_and_authenticates(session: Session) -> None:
     issued = accounts.create_api_key(session=session, actor=Actor.cli(), role=Role.SOURCE_UNIT, unit=unit)
     stored = session.scalar(sa.select(ApiKey).where(ApiKey.prefix == issued.api_key.prefix))
     assert stored is not None and issued.key not in stored.key_hash
-    key, actor = accounts.authenticate_key(session=session, key=issued.key)
+    actor = accounts.authenticate_key(session=session, key=issued.key)
+    assert actor.name == f"api:{issued.api_key.prefix}" and actor.account_id == issued.api_key.account_id
     assert (actor.role, actor.unit_id, actor.region) == ("source_unit", unit.id, unit.region)
-    assert session.scalar(sa.select(AuditEvent.action).where(AuditEvent.target_id == key.prefix)) == "apikey.create"
+    created = sa.select(AuditEvent.action).where(AuditEvent.target_id == issued.api_key.prefix)
+    assert session.scalar(created) == "apikey.create"
 
 
 def test_wrong_or_revoked_keys_are_refused(session: Session) -> None:

@@ -299,8 +299,8 @@ def test_who_may_ask_and_handle(client: TestClient, session: Session, world: Wor
     own_key = _key(session, Role.SUBJECT)
     other_key = _key(session, Role.SUBJECT)
     for headers, subject in ((own_key, world.company), (other_key, world.other)):
-        key_row = accounts.authenticate_key(session=session, key=headers["Authorization"].split()[1])[0]
-        session.get(Account, key_row.account_id).subject_id = subject.id  # type: ignore[union-attr]
+        holder = accounts.authenticate_key(session=session, key=headers["Authorization"].split()[1])
+        session.get(Account, holder.account_id).subject_id = subject.id  # type: ignore[union-attr]
     session.flush()
     body = {"record_id": world.penalty.id, "reasons": "处罚金额录入有误"}
     assert client.post("/api/v1/objections", json=body, headers=other_key).status_code == 403

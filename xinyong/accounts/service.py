@@ -112,23 +112,37 @@ def create_api_key(
     return IssuedKey(key=key, api_key=api_key)
 
 
-def authenticate_key(*, session: Session, key: str) -> tuple[ApiKey, Actor]:
+# A key's stored facts, by its prefix: read on every keyed request, so in SQLAlchemy Core and built once. Loading the
+# ``ApiKey`` entity (the ORM's identity map and instance state) cost a check more CPU than the statement's round trip
+# (docs/benchmarks.md, "Soak", session 16).
+_api_key = ApiKey.__table__
+_KEY_BY_PREFIX = sa.select(
+    _api_key.c.key_hash,
+    _api_key.c.revoked_at,
+    _api_key.c.role,
+    _api_key.c.account_id,
+    _api_key.c.unit_id,
+    _api_key.c.region,
+).where(_api_key.c.prefix == sa.bindparam("prefix"))
+
+
+def authenticate_key(*, session: Session, key: str) -> Actor:
+    """The actor an API key acts as; refuses a malformed, unknown, wrong or revoked key."""
     parts = key.split("_", 2)
     if len(parts) != 3 or f"{parts[0]}_" != KEY_PREFIX:
         raise Unauthenticated("API 密钥格式错误")
-    api_key = session.scalar(sa.select(ApiKey).where(ApiKey.prefix == parts[1]))
-    if api_key is None or not hmac.compare_digest(api_key.key_hash, _digest(key)):
+    found = session.execute(_KEY_BY_PREFIX, {"prefix": parts[1]}).first()
+    if found is None or not hmac.compare_digest(found.key_hash, _digest(key)):
         raise Unauthenticated("API 密钥无效")
-    if api_key.revoked_at is not None:
+    if found.revoked_at is not None:
         raise Unauthenticated("API 密钥已被吊销")
-    actor = Actor(
-        name=f"api:{api_key.prefix}",
-        role=api_key.role,
-        account_id=api_key.account_id,
-        unit_id=api_key.unit_id,
-        region=api_key.region,
+    return Actor(
+        name=f"api:{parts[1]}",
+        role=found.role,
+        account_id=found.account_id,
+        unit_id=found.unit_id,
+        region=found.region,
     )
-    return api_key, actor
 
 
 def revoke_api_key(*, session: Session, actor: Actor, prefix: str) -> ApiKey:

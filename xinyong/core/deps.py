@@ -117,7 +117,7 @@ def key_actor(request: Request, session: Session, key: str) -> Actor:
     first, and the route's ``CurrentActor`` then reuses it instead of looking the key up again."""
     actor = _known_actor(request, key)
     if actor is None:
-        _, actor = accounts.authenticate_key(session=session, key=key)
+        actor = accounts.authenticate_key(session=session, key=key)
         request.state.key_actor = (key, actor)
     return actor
 

@@ -71,7 +71,7 @@ def _caller(request: Request, session: SessionDep) -> tuple[Subscriber | None, A
     if subscribers.is_subscriber_key(key):
         subscriber = subscribers.authenticate(session=session, key=key)
         return subscriber, subscribers.actor_of(subscriber), subscribers.viewer_of(subscriber)
-    _, actor = accounts.authenticate_key(session=session, key=key)
+    actor = accounts.authenticate_key(session=session, key=key)
     if actor.role in OFFICE_ROLES:
         return None, actor, Viewer.credit_office()
     if actor.role in DEPARTMENT_ROLES:
