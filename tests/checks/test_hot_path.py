@@ -67,14 +67,14 @@ def test_a_check_costs_a_bounded_number_of_statements(session: Session) -> None:
     with _counting(session) as counter:
         outcome = checks.run_check(session=session, actor=CLERK, request=request)
 
-    # catalog stamp; subject with its grade and whether it has list entries and records under objection; its active
-    # entries (it has one; no record under objection, so those are not read); then the writes: on PostgreSQL one
-    # statement locks the audit chain's head and inserts the check row and its audit entry hashed onto the head; on
-    # SQLite the check row, the head, the audit entry. The database moves the head (a trigger).
+    # the subject with its grade, whether it has list entries and records under objection, and the catalog's stamp;
+    # its active entries (it has one; no record under objection, so those are not read); then the writes: on
+    # PostgreSQL one statement locks the audit chain's head and inserts the check row and its audit entry hashed onto
+    # the head; on SQLite the check row, the head, the audit entry. The database moves the head (a trigger).
     if session.get_bind().dialect.name == "postgresql":
-        assert counter.seen == ["SELECT"] * 3 + ["WITH"], counter.seen
+        assert counter.seen == ["SELECT"] * 2 + ["WITH"], counter.seen
     else:
-        assert counter.seen == ["SELECT"] * 3 + ["INSERT", "SELECT", "INSERT"], counter.seen
+        assert counter.seen == ["SELECT"] * 2 + ["INSERT", "SELECT", "INSERT"], counter.seen
     assert [m["code"] for m in outcome.result["measures"]] == ["M01", "M02"]
     stored = session.scalar(sa.select(Check).where(Check.check_no == outcome.check.check_no))
     assert stored is not None and stored.result["summary"] == outcome.result["summary"]
@@ -102,9 +102,9 @@ def test_a_check_reads_entries_and_objections_only_for_a_subject_that_has_some(s
                 request=checks.CheckRequest(matter="government_procurement", code=company.uscc),
             ).result
         answers[company.id]["_reads"] = counter.seen
-    assert answers[plain.id]["_reads"] == ["SELECT"] * 2  # the catalog stamp, the subject with what it has
+    assert answers[plain.id]["_reads"] == ["SELECT"]  # the subject with what it has, and the catalog's stamp
     assert answers[plain.id]["entries"] == [] and answers[plain.id]["objection_records"] == []
-    assert answers[disputed.id]["_reads"] == ["SELECT"] * 4
+    assert answers[disputed.id]["_reads"] == ["SELECT"] * 3
     assert [e["list_type"]["code"] for e in answers[disputed.id]["entries"]] == ["government_procurement"]
     assert [r["doc_no"] for r in answers[disputed.id]["objection_records"]] == ["淄环罚〔2026〕2号"]
 
@@ -124,10 +124,11 @@ def _checker_and_listed(db: Database) -> tuple[str, str]:
 def test_a_check_on_postgresql_is_one_exchange_per_statement_without_begin_or_commit(
     fresh_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """libpq's own trace of the connection during one check through the app: the key, three reads (the catalog
-    stamp; the subject, which has a list entry and no record under objection; its entries) and one write, each one
+    """libpq's own trace of the connection during one check through the app: the key, two reads (the subject, which
+    has a list entry and no record under objection, with the catalog's stamp; its entries) and one write, each one
     exchange (``Sync``), and no BEGIN or COMMIT (``read_first``: the reads and the one-statement write go outside a
-    transaction). Before, the same check was BEGIN, eight statements and COMMIT."""
+    transaction). Before session 14, the same check was BEGIN, eight statements and COMMIT; before session 16, the
+    catalog's stamp was a read of its own."""
     monkeypatch.setenv("XINYONG_RATE_LIMIT_PER_MINUTE", "0")
     reset_settings()
     key, code = _checker_and_listed(fresh_db)
@@ -153,7 +154,7 @@ def test_a_check_on_postgresql_is_one_exchange_per_statement_without_begin_or_co
     sent = [line.split("\t") for line in trace.read_text().splitlines()]
     sent = [fields[3] for fields in sent if len(fields) > 3 and fields[1] == "F"]
     assert "Query" not in sent, sent  # BEGIN and COMMIT are simple queries
-    assert sent.count("Sync") == 5, sent
+    assert sent.count("Sync") == 4, sent
     with session_scope(fresh_db.engine) as session:
         stored = session.scalar(sa.select(Check).where(Check.check_no == answer.json()["check_id"]))
         assert stored is not None
@@ -216,6 +217,33 @@ def test_a_confirmed_basis_is_seen_by_the_next_check(session: Session) -> None:
         session=session, actor=CREDIT_OFFICE, code=measure.code, basis=[{"document": "某市容缺受理办法"}]
     )
     assert checks.returnable(next(m for m in checks.catalog_measures(session=session) if m.code == measure.code))
+
+
+def test_the_catalog_stamp_read_with_the_subject_is_the_stamp_read_alone(session: Session) -> None:
+    """A check by USCC takes the catalog's version stamp from its subject's statement; it must be the same value the
+    stamp's own statement reads (or the cache would be re-read on every check, or never), before and after the
+    credit office changes a measure, and a subject not found falls back to the stamp's own read."""
+    company = factories.subject(session)
+    request = checks.CheckRequest(matter="government_procurement", code=company.uscc)
+    stamps = []
+    for confirm in (True, False):
+        _, _, known = checks._resolve(session=session, request=request)
+        assert known is not None
+        alone = tuple(session.execute(checks._CATALOG_STAMP).one())
+        assert known.catalog_stamp == alone
+        stamps.append(alone)
+        if confirm:
+            local = next(m for m in checks.catalog_measures(session=session) if not checks.returnable(m))
+            checks.confirm_measure_basis(
+                session=session, actor=CREDIT_OFFICE, code=local.code, basis=[{"document": "某市容缺受理办法"}]
+            )
+            session.flush()
+    assert stamps[0] != stamps[1]
+    nobody = checks.CheckRequest(matter="government_procurement", code=factories.uscc())
+    checks.catalog_measures(session=session)  # the cache re-read after the change: the check below reads no catalog
+    with _counting(session) as counter:
+        result = checks.answer_check(session=session, actor=CLERK, request=nobody).result
+    assert counter.seen == ["SELECT"] * 2 and result["subject"]["found"] is False  # the subject, then the stamp
 
 
 def test_an_edited_scenarios_file_is_read_again(
@@ -295,7 +323,8 @@ def test_serve_with_workers_answers_checks(fresh_db: Database) -> None:
 
 def test_the_statement_benchmark_counts_what_a_check_sends(fresh_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     """bench/check_statements.py, scaled down: per check by USCC (1 in 5 of a listed subject), each statement sent
-    once at most: on PostgreSQL the key, four reads and one write, on SQLite three writes."""
+    once at most: the key, the subject with the catalog's stamp, (the entries of a listed subject), the writes (one
+    on PostgreSQL, three on SQLite)."""
     from bench import check_statements
 
     monkeypatch.setenv("XINYONG_RATE_LIMIT_PER_MINUTE", "0")
@@ -306,7 +335,7 @@ def test_the_statement_benchmark_counts_what_a_check_sends(fresh_db: Database, m
     listed = counts.pop(entries)  # the active entries: read only for a subject with list entries
     assert 0 < listed < 20, listed
     assert not [what for what in counts if what.startswith("SELECT record.id")]  # no record is under objection
-    expected = 4 if fresh_db.kind == "postgresql" else 6
+    expected = 3 if fresh_db.kind == "postgresql" else 5
     assert sorted(counts.values()) == [20] * expected, counts
     assert len(found["requests"]) == 20
 

@@ -133,16 +133,20 @@ class MeasureRef:
 _catalog_cache: dict[str, tuple[tuple[Any, ...], dict[str, MatterRef], list[MeasureRef]]] = {}
 
 
-_CATALOG_STAMP = sa.select(
-    sa.select(sa.func.count(Matter.id)).scalar_subquery(),
-    sa.func.count(Measure.id),
-    sa.func.sum(Measure.version),
-    sa.func.max(Measure.updated_at),
-)
+_STAMP = sa.select(
+    sa.select(sa.func.count(Matter.id)).scalar_subquery().label("matters"),
+    sa.func.count(Measure.id).label("measures"),
+    sa.func.sum(Measure.version).label("versions"),
+    sa.func.max(Measure.updated_at).label("changed"),
+).subquery("catalog_stamp")
+_CATALOG_STAMP = sa.select(*_STAMP.c)
 
 
-def _catalog(session: Session) -> tuple[dict[str, MatterRef], list[MeasureRef]]:
-    stamp = tuple(session.execute(_CATALOG_STAMP).one())
+def _catalog(session: Session, stamp: tuple[Any, ...] | None = None) -> tuple[dict[str, MatterRef], list[MeasureRef]]:
+    """The catalog's matters (by code and by name) and active measures. ``stamp``: its version stamp, when the caller
+    has read it already (a check by USCC reads it with the subject, ``_SUBJECT_AND_GRADE_BY_USCC``)."""
+    if stamp is None:
+        stamp = tuple(session.execute(_CATALOG_STAMP).one())
     key = str(session.get_bind().engine.url)
     cached = _catalog_cache.get(key)
     if cached is not None and cached[0] == stamp:
@@ -276,15 +280,17 @@ class NameMatch:
 
 # Statements of the check's hot path, built once: constructing them per call cost more than running them.
 _SUBJECT_BY_USCC = sa.select(Subject).where(Subject.uscc == sa.bindparam("uscc"))
-# A check by USCC (most checks) reads the subject, its grade, and whether it has any list entry and any record under
-# objection in one statement (``_ReadWithSubject``): round trips are what the check's tail under load is made of
-# (docs/benchmarks.md, "Soak", sessions 8 and 14).
+# A check by USCC (most checks) reads the subject, its grade, whether it has any list entry and any record under
+# objection, and the catalog's version stamp in one statement (``_ReadWithSubject``): round trips are what the
+# check's tail under load is made of (docs/benchmarks.md, "Soak", sessions 8, 14 and 16).
 _SUBJECT_AND_GRADE_BY_USCC = (
     evaluation.with_grade(sa.select(Subject), Subject.id)
     .add_columns(
         sa.exists().where(ListEntry.subject_id == Subject.id).label("any_entries"),
         sa.exists().where(Record.subject_id == Subject.id, Record.objection_open.is_(True)).label("any_objections"),
+        *_STAMP.c,
     )
+    .join(_STAMP, sa.true())  # one row: the stamp, beside the subject
     .where(Subject.uscc == sa.bindparam("uscc"))
 )
 
@@ -298,6 +304,7 @@ class _ReadWithSubject:
     grade: dict[str, Any] | None
     any_entries: bool
     any_objections: bool
+    catalog_stamp: tuple[Any, ...]
 
 
 _OBJECTION_RECORDS = (
@@ -455,14 +462,14 @@ def answer_check(
     """The answer to one check, as the (not yet stored) check that records it. Only reads ``session``."""
     _require_checker(actor)
     scenario = _scenarios().get(request.matter)
-    matters, measures = _catalog(session)
+    subject, query, known = _resolve(session=session, request=request)
+    matters, measures = _catalog(session, known.catalog_stamp if known else None)
     matter = (
         MatterRef(code=scenario.code, name=f"信易+ {scenario.name}")
         if scenario is not None
         else get_matter(session=session, matter=request.matter, matters=matters)
     )
     today = clock.today()
-    subject, query, known = _resolve(session=session, request=request)
     grade = known.grade if known else (grade_of(session=session, subject_id=subject.id) if subject else None)
     person_id = query.pop("_id_number", None)
     company = None
@@ -568,7 +575,14 @@ def _resolve(
             row = session.execute(_SUBJECT_AND_GRADE_BY_USCC, params).first()
             if row is None:
                 return None, {"code": uscc}, None
-            return row[0], {"code": uscc}, _ReadWithSubject(evaluation.grade_view(row[1:-2]), row[-2], row[-1])
+            stamp_at = len(row) - len(_STAMP.c)  # subject, grade columns, any_entries, any_objections, the stamp
+            read = _ReadWithSubject(
+                grade=evaluation.grade_view(row[1 : stamp_at - 2]),
+                any_entries=row[stamp_at - 2],
+                any_objections=row[stamp_at - 1],
+                catalog_stamp=tuple(row[stamp_at:]),
+            )
+            return row[0], {"code": uscc}, read
         subject, code = find_by_code(session=session, code=request.code)
         is_person_id = len(code) == 18 and not is_valid_uscc(code)
         query: dict[str, Any] = {"code": mask_id_number(code) if is_person_id else code}
