@@ -12,12 +12,19 @@ soak's ``serve``: one process, so its CPU time is the app's), then sends each op
 every PostgreSQL server process on the machine (``psutil``; the machine must be otherwise idle for the second to mean
 anything). Prints, per operation, the server's and PostgreSQL's CPU milliseconds per request and the client's
 p50 / p99 latency. ``--code DIR`` serves another checkout's code (a worktree of an older commit) with this script.
+
+``--against DIR`` compares two checkouts in one run: both apps are served at once (one worker each) on the same
+prepared database, and each operation's requests alternate between them in blocks of ``BLOCK``, the order swapped
+every block, so a change in the machine's speed during the run (runs of the same code minutes apart have differed
+by 30 %) falls on both alike. Prints each app's CPU per request and their ratio; PostgreSQL's CPU cannot be told
+apart between the two and is not printed.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import statistics
@@ -59,42 +66,63 @@ def _server(base: str) -> psutil.Process:
     raise SystemExit(f"no server process listens on {port}")
 
 
-async def _measure(soak: Any, world: Any, base: str, requests: int, warm: int) -> dict[str, dict[str, float]]:
-    server = _server(base)
-    load = soak.Load(world, base, duration=0, rate=1.0, seed=1)
-    found: dict[str, dict[str, float]] = {}
-    async with load.connected():
+BLOCK = 50  # requests to one app before switching to the other (--against)
+Found = dict[str, dict[str, float]]  # operation → measure → value
+
+
+async def _measure(soak: Any, world: Any, bases: list[str], requests: int, warm: int) -> list[Found]:
+    """Per app served at ``bases`` (one, or two to compare), per operation: CPU per request and latency."""
+    servers = [_server(base) for base in bases]
+    loads = [soak.Load(world, base, duration=0, rate=1.0, seed=1) for base in bases]
+    found: list[Found] = [{} for _ in bases]
+    async with contextlib.AsyncExitStack() as stack:
+        for load in loads:
+            await stack.enter_async_context(load.connected())
         for op in OPERATIONS:
-            send = getattr(load, f"_{op}")
-            rng = random.Random(op)
-            for _ in range(warm):
-                await send(rng)
-            load.tally.latencies[op].clear()
+            sends = [getattr(load, f"_{op}") for load in loads]
+            rngs = [random.Random(op) for _ in loads]  # the same requests to each app
+            for send, rng, load in zip(sends, rngs, loads, strict=True):
+                for _ in range(warm):
+                    await send(rng)
+                load.tally.latencies[op].clear()
             postgres = _postgres()
-            app_before, db_before = _cpu([server]), _cpu(postgres)
-            for _ in range(requests):
-                await send(rng)
-            app, db = _cpu([server]) - app_before, _cpu(postgres) - db_before
-            latencies = sorted(load.tally.latencies[op])
-            errors = load.tally.errors[op]
-            if errors or len(latencies) != requests:
-                raise SystemExit(f"{op}: {errors} errors: {load.tally.samples[:3]}")
-            found[op] = {
-                "app_cpu_ms": 1000 * app / requests,
-                "postgres_cpu_ms": 1000 * db / requests,
-                "p50_ms": 1000 * statistics.median(latencies),
-                "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))],
-            }
+            app, db_before = [0.0 for _ in loads], _cpu(postgres)
+            block = BLOCK if len(loads) > 1 else requests
+            for turn in range(0, requests, block):
+                order = range(len(loads)) if (turn // block) % 2 == 0 else reversed(range(len(loads)))
+                for i in order:
+                    before = _cpu([servers[i]])
+                    for _ in range(min(block, requests - turn)):
+                        await sends[i](rngs[i])
+                    app[i] += _cpu([servers[i]]) - before
+            db = _cpu(postgres) - db_before
+            for i, load in enumerate(loads):
+                latencies = sorted(load.tally.latencies[op])
+                errors = load.tally.errors[op]
+                if errors or len(latencies) != requests:
+                    raise SystemExit(f"{op}: {errors} errors: {load.tally.samples[:3]}")
+                found[i][op] = {
+                    "app_cpu_ms": 1000 * app[i] / requests,
+                    "postgres_cpu_ms": 1000 * db / requests / len(loads),
+                    "p50_ms": 1000 * statistics.median(latencies),
+                    "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))],
+                }
     return found
 
 
-def measure(url: str, *, subjects: int, records: int, requests: int, warm: int, workdir: Path) -> dict[str, Any]:
-    """Prepare ``url`` (an empty database) as the soak does, serve it with one worker, and measure every operation."""
+def measure(
+    url: str, *, subjects: int, records: int, requests: int, warm: int, workdir: Path, against: Path | None = None
+) -> list[Found]:
+    """Prepare ``url`` (an empty database) as the soak does, serve it with one worker (and ``against``'s app beside
+    it), and measure every operation; one dict per app, this checkout's first."""
     import bench.soak as soak
 
     world = soak.prepare(url, subjects=subjects, records=records, workdir=workdir)
-    with soak.serve(world, workers=1, log=workdir / "server.log") as base:
-        return asyncio.run(_measure(soak, world, base, requests, warm))
+    with contextlib.ExitStack() as stack:
+        bases = [stack.enter_context(soak.serve(world, workers=1, log=workdir / "server.log"))]
+        if against is not None:
+            bases.append(stack.enter_context(soak.serve(world, workers=1, log=workdir / "against.log", root=against)))
+        return asyncio.run(_measure(soak, world, bases, requests, warm))
 
 
 def main() -> None:
@@ -105,8 +133,10 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000, help="measured requests per operation")
     parser.add_argument("--warm", type=int, default=100, help="unmeasured requests per operation before those")
     parser.add_argument("--code", type=Path, default=ROOT, help="the checkout whose app is served")
+    parser.add_argument("--against", type=Path, help="another checkout, served beside it and compared in the same run")
     args = parser.parse_args()
     code = args.code.resolve()
+    against = args.against.resolve() if args.against else None
     sys.path.insert(0, str(code))  # the soak's helpers and the app both come from the checkout measured
     import bench.soak as soak
 
@@ -114,13 +144,28 @@ def main() -> None:
     started = time.strftime("%H:%M:%S")
     with tempfile.TemporaryDirectory(prefix="xinyong-cpu-") as tmp, soak.bench_database(args.engine, Path(tmp)) as url:
         found = measure(
-            url, subjects=args.subjects, records=args.records, requests=args.requests, warm=args.warm, workdir=Path(tmp)
+            url,
+            subjects=args.subjects,
+            records=args.records,
+            requests=args.requests,
+            warm=args.warm,
+            workdir=Path(tmp),
+            against=against,
         )
     print(f"{args.engine}, {args.subjects:,} subjects, {args.requests:,} requests each, code {code}, {started}")
-    print(f"{'operation':12s} {'app CPU ms':>10s} {'PG CPU ms':>10s} {'p50 ms':>8s} {'p99 ms':>8s}")
-    for op, row in found.items():
-        cpu = f"{row['app_cpu_ms']:10.2f} {row['postgres_cpu_ms']:10.2f}"
-        print(f"{op:12s} {cpu} {row['p50_ms']:8.2f} {row['p99_ms']:8.2f}")
+    if against is None:
+        print(f"{'operation':12s} {'app CPU ms':>10s} {'PG CPU ms':>10s} {'p50 ms':>8s} {'p99 ms':>8s}")
+        for op, row in found[0].items():
+            cpu = f"{row['app_cpu_ms']:10.2f} {row['postgres_cpu_ms']:10.2f}"
+            print(f"{op:12s} {cpu} {row['p50_ms']:8.2f} {row['p99_ms']:8.2f}")
+        return
+    print(f"against {against}, requests alternating in blocks of {BLOCK}")
+    print(f"{'operation':12s} {'app CPU ms':>17s} {'ratio':>6s} {'p50 ms':>15s} {'p99 ms':>15s}")
+    for op, row in found[0].items():
+        other = found[1][op]
+        cpu = f"{row['app_cpu_ms']:7.2f} / {other['app_cpu_ms']:7.2f} {row['app_cpu_ms'] / other['app_cpu_ms']:6.2f}"
+        latency = f"{row['p50_ms']:6.2f} / {other['p50_ms']:6.2f} {row['p99_ms']:6.2f} / {other['p99_ms']:6.2f}"
+        print(f"{op:12s} {cpu} {latency}")
 
 
 if __name__ == "__main__":

@@ -364,8 +364,9 @@ def gc_pauses(server_log: Path, start: float, end: float, workers: int = 2) -> d
 
 
 @contextmanager
-def serve(world: World, *, workers: int, log: Path) -> Iterator[str]:
-    """The app under uvicorn in a subprocess on a loopback port; yields the base URL."""
+def serve(world: World, *, workers: int, log: Path, root: Path = ROOT) -> Iterator[str]:
+    """The app of checkout ``root`` (this one by default) under uvicorn in a subprocess on a loopback port; yields the
+    base URL."""
     port = _free_port()
     env = {
         **os.environ,
@@ -376,15 +377,15 @@ def serve(world: World, *, workers: int, log: Path) -> Iterator[str]:
         "XINYONG_SERVER_TIMING": "1",  # the app's own share of each latency (xinyong/web/timing.py)
         "XINYONG_LOG_LEVEL": "WARNING",
         # bench/gcwatch/sitecustomize.py: every server process logs its garbage collector's pauses (gc_pauses).
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "bench" / "gcwatch")]),
+        "PYTHONPATH": os.pathsep.join([str(root), str(root / "bench" / "gcwatch")]),
         "XINYONG_BENCH_GC_LOG": str(_gc_log(log)),
     }
     cmd = [sys.executable, "-m", "uvicorn", "--factory", "xinyong.app:create_app", "--host", "127.0.0.1",
            "--port", str(port), "--workers", str(workers), "--log-level", "info", "--no-access-log"]  # fmt: skip
     with log.open("wb") as out:
-        # cwd=ROOT: ``python -m`` puts the working directory first on sys.path, ahead of PYTHONPATH, so a soak of one
+        # cwd=root: ``python -m`` puts the working directory first on sys.path, ahead of PYTHONPATH, so a soak of one
         # checkout started from another's directory served the other's code (it happened, session 8).
-        server = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+        server = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=root)
         base = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 90

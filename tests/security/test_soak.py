@@ -22,11 +22,25 @@ def test_the_server_cpu_benchmark_measures_every_operation(fresh_db: Database, t
     """bench/server_cpu.py, scaled down: every operation answered as the soak expects it, and CPU time counted."""
     from bench import server_cpu
 
-    found = server_cpu.measure(fresh_db.url, subjects=500, records=50, requests=20, warm=2, workdir=tmp_path)
+    (found,) = server_cpu.measure(fresh_db.url, subjects=500, records=50, requests=20, warm=2, workdir=tmp_path)
     assert list(found) == list(server_cpu.OPERATIONS)
     assert all(row["p50_ms"] > 0 and row["p99_ms"] >= row["p50_ms"] for row in found.values()), found
     # Twenty checks cannot cost the server nothing: the process read is the server's, not another one's.
     assert found["check"]["app_cpu_ms"] > 0, found
+
+
+def test_the_server_cpu_benchmark_compares_two_apps_served_at_once(fresh_db: Database, tmp_path: Path) -> None:
+    """``--against``: a second app (here this same checkout) served beside the first on the same database, every
+    operation sent to both in alternating blocks, each app's CPU counted from its own process."""
+    from bench import server_cpu
+
+    pair = server_cpu.measure(
+        fresh_db.url, subjects=500, records=50, requests=server_cpu.BLOCK + 10, warm=2, workdir=tmp_path,
+        against=server_cpu.ROOT,
+    )  # fmt: skip
+    assert len(pair) == 2 and all(list(found) == list(server_cpu.OPERATIONS) for found in pair)
+    assert all(found["check"]["app_cpu_ms"] > 0 and found["check"]["p50_ms"] > 0 for found in pair), pair
+    assert (tmp_path / "server.log").exists() and (tmp_path / "against.log").exists()
 
 
 def test_settle_vacuums_analyses_and_checkpoints_the_loaded_database(fresh_db: Database) -> None:
