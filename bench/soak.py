@@ -36,6 +36,7 @@
    answered, checks stored = checks answered, and ``xinyong audit verify`` passes.
 
 Prints a table (p50/p95/p99 per operation, throughput, errors, integrity, the latency targets) and writes JSON.
+``--trace FILE`` also writes every request and ten samples a second of the machine as CSV (``write_trace``).
 Exits 1 on any error or failed integrity check; missed latency targets are reported, not fatal.
 """
 
@@ -44,6 +45,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
+import csv
 import datetime as dt
 import itertools
 import json
@@ -55,6 +57,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -320,6 +323,76 @@ def settle(url: str) -> str:
         engine.dispose()
 
 
+class Machine:
+    """Samples the machine ten times a second while the load runs (``--trace``): the cores' time by kind
+    (``/proc/stat``) and the time tasks stalled waiting for a core or for I/O (``/proc/pressure``, where the kernel
+    has it). Lined up with the requests on the wall clock, it says whether a slow request met a busy machine, a
+    stalled disk or neither. Linux only; elsewhere it records nothing."""
+
+    COLUMNS = ("at", "busy_pct", "iowait_pct", "steal_pct", "cpu_stall_ms", "io_stall_ms", "io_full_stall_ms")
+
+    def __init__(self, interval: float = 0.1) -> None:
+        self.interval = interval
+        self.rows: list[tuple[float, ...]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="soak-machine", daemon=True)
+
+    @staticmethod
+    def _read() -> tuple[float, list[int], list[int]] | None:
+        try:
+            cpu = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+            stalls = []
+            for name in ("cpu", "io"):
+                lines = Path(f"/proc/pressure/{name}").read_text().splitlines()
+                totals = {line.split()[0]: int(line.rsplit("total=", 1)[1]) for line in lines}
+                stalls += [totals["some"]] + ([totals["full"]] if name == "io" else [])
+        except (OSError, ValueError, KeyError, IndexError):
+            return None
+        return time.time(), cpu, stalls
+
+    def _run(self) -> None:
+        last = self._read()
+        while last is not None and not self._stop.wait(self.interval):
+            now = self._read()
+            if now is None:
+                return
+            # user, nice, system, idle, iowait, irq, softirq, steal (ticks of 10 ms, summed over the cores)
+            cpu = [b - a for a, b in zip(last[1], now[1], strict=True)]
+            ticks = max(1, sum(cpu))
+            stalls = [(b - a) / 1000 for a, b in zip(last[2], now[2], strict=True)]  # µs → ms
+            busy = ticks - cpu[3] - cpu[4]
+            self.rows.append((now[0], *(100 * v / ticks for v in (busy, cpu[4], cpu[7])), *stalls))
+            last = now
+
+    def __enter__(self) -> Machine:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+TRACE_COLUMNS = ("operation", "sent_at", "latency_ms", "app_ms", "db_ms", "commit_ms", "lock_ms")
+
+
+def write_trace(path: Path, tally: Tally, machine: Machine) -> Path:
+    """Every answered request to ``path`` and the machine's samples beside it (``<stem>.machine.csv``), as CSV on
+    one wall clock; returns the machine file's path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(TRACE_COLUMNS)
+        for op, at, *seconds in sorted(tally.trace, key=lambda row: row[1]):
+            writer.writerow([op, f"{at:.4f}", *(f"{1000 * v:.2f}" for v in seconds)])
+    samples = path.with_name(f"{path.stem}.machine.csv")
+    with samples.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(Machine.COLUMNS)
+        writer.writerows([f"{row[0]:.4f}", *(f"{v:.1f}" for v in row[1:])] for row in machine.rows)
+    return samples
+
+
 # --- server --------------------------------------------------------------------------------------------------------
 
 
@@ -447,6 +520,9 @@ class Tally:
     checks_ok: int = 0
     created_codes: list[str] = field(default_factory=list)
     began: float = 0.0  # the load's start on the clock of ``spans``
+    began_wall: float = 0.0  # the same moment on the wall clock (``time.time``), the clock of ``--trace``
+    # (operation, sent at on the wall clock, latency, app, db, commit, lock) of each answered request: ``--trace``.
+    trace: list[tuple[str, float, float, float, float, float, float]] = field(default_factory=list)
 
     def error(self, op: str, what: str) -> None:
         self.errors[op] += 1
@@ -527,7 +603,7 @@ class Load:
     async def _run(self) -> Tally:
         async with self.connected():
             self.deadline = time.monotonic() + self.duration
-            self.tally.began = time.perf_counter()
+            self.tally.began, self.tally.began_wall = time.perf_counter(), time.time()
             users = []
             for op, (count, think) in MIX.items():
                 for k in range(count):
@@ -570,7 +646,10 @@ class Load:
         timing = {name: float(ms) / 1000 for name, ms in SERVER_TIMING.findall(header)}
         if "app" in timing:
             self.tally.server[op].append(timing["app"])
-            self.tally.parts[op].append((elapsed, timing["app"], *(timing.get(part, 0.0) for part in PARTS)))
+            db, commit, lock = (timing.get(part, 0.0) for part in PARTS)
+            self.tally.parts[op].append((elapsed, timing["app"], db, commit, lock))
+            sent_at = started - self.tally.began + self.tally.began_wall
+            self.tally.trace.append((op, sent_at, elapsed, timing["app"], db, commit, lock))
         return response
 
     def _subject(self, rng: random.Random) -> tuple[str, str]:
@@ -957,15 +1036,18 @@ def soak(
     seed: int = 1,
     lock: Path | None = None,
     client: str = CLIENTS[0],
+    trace: Path | None = None,
 ) -> dict[str, Any]:
-    """Serve, load for ``duration`` seconds, stop the server, check integrity; returns the report."""
+    """Serve, load for ``duration`` seconds, stop the server, check integrity; returns the report. With ``trace``,
+    also writes every request and the machine's samples there (``write_trace``)."""
     log = world.data_dir.parent / "server.log"
     world.data_dir.mkdir(parents=True, exist_ok=True)
     with _locked(lock):
         load_before = os.getloadavg()
         with serve(world, workers=workers, log=log) as base:
             started, wall_start, cpu_start = time.monotonic(), time.time(), time.process_time()
-            tally = Load(world, base, duration, rate, seed, client).run()
+            with Machine() as machine:
+                tally = Load(world, base, duration, rate, seed, client).run()
             seconds, wall_end, cpu = time.monotonic() - started, time.time(), time.process_time() - cpu_start
         load_after = os.getloadavg()
         result = report(world, tally, integrity(world, tally), seconds)
@@ -975,6 +1057,8 @@ def soak(
     result["load_generator"] = {"client": client, "cpu_ms_per_request": 1000 * cpu / max(1, result["requests"])}
     result["gc_pauses"] = gc_pauses(log, wall_start, wall_end, workers)
     result["server_log_tail"] = log.read_text(errors="replace")[-3000:]
+    if trace is not None:
+        result["trace"] = {"requests": str(trace), "machine": str(write_trace(trace, tally, machine))}
     return result
 
 
@@ -991,6 +1075,9 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, help="keep the database (SQLite), uploads and server log here")
     parser.add_argument("--lock", type=Path, help="flock this file around the measurement (not the data load)")
     parser.add_argument("--client", choices=CLIENTS, default=CLIENTS[0], help="the load generator's HTTP client")
+    parser.add_argument(
+        "--trace", type=Path, help="write every request (CSV) here, and the machine's samples beside it"
+    )
     parser.add_argument(
         "--settle", action="store_true", help="vacuum, analyse and checkpoint the loaded database before the load"
     )
@@ -1021,6 +1108,7 @@ def main() -> None:
                 seed=args.seed,
                 lock=args.lock,
                 client=args.client,
+                trace=args.trace,
             )
         result["command"] = " ".join(sys.argv)
         result["settled"] = settled

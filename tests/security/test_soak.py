@@ -8,7 +8,10 @@ asserted: latency is the benchmark's business (docs/benchmarks.md, "Soak").
 
 from __future__ import annotations
 
+import csv
 import os
+import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -66,7 +69,8 @@ def test_settle_vacuums_analyses_and_checkpoints_the_loaded_database(fresh_db: D
 @pytest.mark.slow
 def test_short_soak_has_no_errors_and_keeps_the_data_intact(fresh_db: Database, tmp_path: Path) -> None:
     prepared = soak.prepare(fresh_db.url, subjects=2000, records=500, workdir=tmp_path)
-    result = soak.soak(prepared, duration=20, workers=1)
+    began = time.time()
+    result = soak.soak(prepared, duration=20, workers=1, trace=tmp_path / "trace.csv")
 
     assert result["error_samples"] == [], result["server_log_tail"]
     assert result["errors"] == 0
@@ -87,6 +91,22 @@ def test_short_soak_has_no_errors_and_keeps_the_data_intact(fresh_db: Database, 
     assert result["ok"] is True
     # every server process logged its collector's pauses (bench/gcwatch): both web workers and collection processes
     assert set(result["gc_pauses"]) == {"web", "collection"}  # one worker: uvicorn's master serves
+
+    # --trace: every answered request, in the order sent, on the wall clock of the run; the machine's samples beside
+    with (tmp_path / "trace.csv").open() as fh:
+        requests = list(csv.DictReader(fh))
+    answered = {op: s["requests"] for op, s in result["operations"].items()}
+    assert Counter(row["operation"] for row in requests) == answered
+    sent = [float(row["sent_at"]) for row in requests]
+    assert sent == sorted(sent) and began < sent[0] and sent[-1] < time.time()
+    assert all(float(row["latency_ms"]) >= float(row["app_ms"]) > 0 for row in requests)
+    assert result["trace"]["machine"] == str(tmp_path / "trace.machine.csv")
+    with (tmp_path / "trace.machine.csv").open() as fh:
+        samples = list(csv.DictReader(fh))
+    if Path("/proc/pressure/io").exists():  # the kernel's stall accounting; without it nothing is sampled
+        assert len(samples) >= 100  # ten a second for 20 s
+        assert all(0 <= float(row["busy_pct"]) <= 100 for row in samples)
+        assert float(samples[0]["at"]) < sent[0] + 1 and float(samples[-1]["at"]) > sent[-1] - 1
 
 
 def test_gc_pauses_are_told_apart_by_process_and_kept_to_the_load(tmp_path: Path) -> None:
