@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from xinyong import __version__, hooks
@@ -26,7 +27,7 @@ from xinyong.core.logging import configure_logging, get_logger
 from xinyong.core.migrate import SchemaOutdated, require_current
 from xinyong.core.settings import get_settings
 from xinyong.ingest.offload import IngestProcesses
-from xinyong.web import csrf
+from xinyong.web import csrf, warmup
 from xinyong.web.headers import SecurityHeaders
 from xinyong.web.limits import BodyLimit
 from xinyong.web.templating import render, wants_html
@@ -70,6 +71,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
             # Down at start: serve anyway; requests get the clean 503 until it is back, and the revision is the one
             # the last start saw.
             log.warning("database unavailable at start, schema not checked", error=str(exc.orig).splitlines()[0:1])
+        # Before the heap is frozen, so what the warm-up builds is frozen with the rest.
+        await run_in_threadpool(warmup.warm, app, connections=settings.warm_connections)
         if settings.gc_freeze:
             freeze_heap()
         if settings.ingest_prestart:

@@ -71,6 +71,12 @@ class Settings(BaseSettings):
         "process's start-up (about a second of CPU) then neither delays that batch nor competes with the requests "
         "being served.",
     )
+    warm_connections: int = Field(
+        default=4,
+        ge=0,
+        description="Database connections a web worker opens before it serves (xinyong/web/warmup.py), so its first "
+        "requests do not wait for the pool to open them; the pool keeps at most its size.",
+    )
     ingest_priority: Literal["idle", "normal"] = Field(
         default="idle",
         description="CPU priority of the collection processes. idle: they get only the CPU time no web request "
