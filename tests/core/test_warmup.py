@@ -1,7 +1,9 @@
-"""A web worker warms up before it serves (xinyong/web/warmup.py): routes built, templates compiled, connections open."""
+"""A web worker warms up before it serves (xinyong/web/warmup.py): mappings, routes, templates, connections."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -73,3 +75,21 @@ def test_a_database_down_at_start_does_not_stop_the_worker() -> None:
     warmed = warmup.warm(app, connections=2)
 
     assert warmed.connections == 0 and warmed.routes > 100
+
+
+def test_the_warm_up_configures_the_orm_mappings_a_new_process_has_not(fresh_db: Database) -> None:
+    """SQLAlchemy configures every mapping on the first query through the ORM: in a worker, its first request. A new
+    interpreter, because this one's mappings were configured by the tests before."""
+    script = (
+        "import sqlalchemy as sa\n"
+        "from xinyong.app import create_app\n"
+        "from xinyong.core.database import create_db_engine\n"
+        "from xinyong.subjects.models import Subject\n"
+        "from xinyong.web import warmup\n"
+        f"app = create_app(create_db_engine({fresh_db.url!r}))\n"
+        "print(sa.inspect(Subject).configured)\n"
+        "warmup.warm(app, connections=1)\n"
+        "print(sa.inspect(Subject).configured)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.split() == ["False", "True"], done.stderr[-2000:]

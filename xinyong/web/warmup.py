@@ -1,9 +1,12 @@
 """A web worker pays for its first requests before it serves, not while a clerk waits.
 
-A freshly started worker answered its first check in 110–150 ms and its first subject page in 40–50 ms, against
-6–8 ms for the next ones (docs/benchmarks.md, "Soak", session 17): a restart or a deploy under load showed as a burst
-of slow requests, and every soak started with one. What the first requests paid for, in order of size:
+A freshly started worker answered its first check in 115–155 ms and its first subject page in 40–50 ms, against
+6–8 ms for the next ones; warmed up, in 40–60 and 30–50 ms (docs/benchmarks.md, "Soak", session 17). A restart or a
+deploy under load showed as a burst of slow requests, and every soak started with one. What the first requests paid
+for, largest first:
 
+- **The ORM's mappings.** SQLAlchemy configures every mapped class (relationships, back-references) on the first query
+  through the ORM: 50–70 ms of the first check. ``configure_mappers`` does it now.
 - **FastAPI's routes.** FastAPI builds a route's dependency tree, parameter models and response field the first time
   a request is routed through its router, for every route of that router: about 1 ms a route, 45 ms of the first
   check. ``build_routes`` builds them all.
@@ -11,8 +14,9 @@ of slow requests, and every soak started with one. What the first requests paid 
   server process, started while the request waits. ``open_connections`` opens a few and hands them back.
 - **Templates.** Jinja compiles a template the first time it renders it. ``compile_templates`` compiles every one.
 
-It runs in the lifespan, before uvicorn accepts requests and before the heap is frozen (``xinyong.core.heap``), so
-what it builds is frozen with the rest. It reads nothing and writes nothing: no record or subject is looked at.
+What is left of the first request is its statements' first compilation and the database's own first reads of its
+tables in each new connection. It runs in the lifespan, before uvicorn accepts requests and before the heap is frozen
+(``xinyong.core.heap``), so what it builds is frozen with the rest. It reads no record and writes nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import configure_mappers
 
 from xinyong.accounts.access import app_routes
 from xinyong.core.logging import get_logger
@@ -71,12 +76,13 @@ def warm(app: FastAPI, *, connections: int) -> Warmed:
     """Everything above, for the worker serving ``app``. A database that is down is not an error here: the worker
     starts anyway and its requests get the clean 503 until it is back (``xinyong.app``)."""
     started = time.perf_counter()
+    configure_mappers()
     routes, templates = build_routes(app), compile_templates()
     opened = 0
     try:
         opened = open_connections(app.state.engine, connections)
     except DBAPIError as exc:
-        log.warning("warm-up: no database connection opened", error=str(exc.orig).splitlines()[0:1])
+        log.warning("warm-up: the database did not answer", error=str(exc.orig).splitlines()[0:1])
     warmed = Warmed(routes, templates, opened, time.perf_counter() - started)
-    log.info("warmed", routes=routes, templates=templates, connections=opened, ms=round(1000 * warmed.seconds, 1))
+    log.info("warmed", routes=routes, templates=templates, connections=opened, ms=round(1000 * warmed.seconds))
     return warmed
