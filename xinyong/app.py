@@ -62,6 +62,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        connections = settings.warm_connections
         try:
             require_current(app.state.engine)
         except SchemaOutdated as exc:
@@ -71,8 +72,9 @@ def create_app(engine: Engine | None = None) -> FastAPI:
             # Down at start: serve anyway; requests get the clean 503 until it is back, and the revision is the one
             # the last start saw.
             log.warning("database unavailable at start, schema not checked", error=str(exc.orig).splitlines()[0:1])
+            connections = 0
         # Before the heap is frozen, so what the warm-up builds is frozen with the rest.
-        await run_in_threadpool(warmup.warm, app, connections=settings.warm_connections)
+        await run_in_threadpool(warmup.warm, app, connections=connections)
         if settings.gc_freeze:
             freeze_heap()
         if settings.ingest_prestart:

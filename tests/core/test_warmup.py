@@ -67,6 +67,9 @@ def test_the_warm_up_compiles_every_page_and_leaves_connections_in_the_pool(fres
     assert all(environment.cache is not None and any(key[1] == name for key in environment.cache) for name in pages)
     assert fresh_db.engine.pool.checkedin() == 3  # type: ignore[attr-defined]
     assert get_settings().warm_connections == 4  # what a worker opens unless configured otherwise
+    # never more than the pool keeps (more would wait for a connection none gives back)
+    size = fresh_db.engine.pool.size()  # type: ignore[attr-defined]
+    assert warmup.open_connections(fresh_db.engine, size + 3) == size
 
 
 def test_a_database_down_at_start_does_not_stop_the_worker() -> None:

@@ -58,8 +58,11 @@ def compile_templates() -> int:
 
 
 def open_connections(engine: Engine, count: int) -> int:
-    """Open ``count`` connections at once and give them back to the pool (which keeps up to its size); returns how
-    many were opened. At once, because a connection handed back is the one the next checkout gets again."""
+    """Open ``count`` connections at once, at most the pool's size (it keeps no more), and give them back to the pool;
+    returns how many were opened. At once, because a connection handed back is the one the next checkout gets again."""
+    size = getattr(engine.pool, "size", None)
+    if callable(size):
+        count = min(count, int(size()))
     opened = []
     try:
         for _ in range(count):
@@ -73,8 +76,9 @@ def open_connections(engine: Engine, count: int) -> int:
 
 
 def warm(app: FastAPI, *, connections: int) -> Warmed:
-    """Everything above, for the worker serving ``app``. A database that is down is not an error here: the worker
-    starts anyway and its requests get the clean 503 until it is back (``xinyong.app``)."""
+    """Everything above, for the worker serving ``app``; ``connections=0`` opens none (the app passes 0 when the
+    database did not answer at start, rather than wait for it again). A database that is down is not an error here:
+    the worker starts anyway and its requests get the clean 503 until it is back (``xinyong.app``)."""
     started = time.perf_counter()
     configure_mappers()
     routes, templates = build_routes(app), compile_templates()
