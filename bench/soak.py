@@ -61,7 +61,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -506,8 +506,6 @@ class Tally:
     # What the app itself took (its Server-Timing header): the rest of a latency is loopback and the load generator,
     # which shares the machine's cores with the server.
     server: dict[str, list[float]] = field(default_factory=lambda: {op: [] for op in OPERATIONS})
-    # (latency, app, db, commit, lock) of each request, in seconds: what the slowest ones spent their time on.
-    parts: dict[str, list[tuple[float, ...]]] = field(default_factory=lambda: {op: [] for op in OPERATIONS})
     # (start, end) on the client's clock of each answered request: which ones ran while a batch was being collected.
     spans: dict[str, list[tuple[float, float]]] = field(default_factory=lambda: {op: [] for op in OPERATIONS})
     errors: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OPERATIONS, 0))
@@ -521,8 +519,13 @@ class Tally:
     created_codes: list[str] = field(default_factory=list)
     began: float = 0.0  # the load's start on the clock of ``spans``
     began_wall: float = 0.0  # the same moment on the wall clock (``time.time``), the clock of ``--trace``
-    # (operation, sent at on the wall clock, latency, app, db, commit, lock) of each answered request: ``--trace``.
+    # (operation, sent at on the wall clock, latency, app, db, commit, lock) of each answered request, in seconds:
+    # what the slowest ones spent their time on (``parts``), and what ``--trace`` writes.
     trace: list[tuple[str, float, float, float, float, float, float]] = field(default_factory=list)
+
+    def parts(self, op: str) -> list[tuple[float, ...]]:
+        """(latency, app, db, commit, lock) of each answered request of ``op``."""
+        return [row[2:] for row in self.trace if row[0] == op]
 
     def error(self, op: str, what: str) -> None:
         self.errors[op] += 1
@@ -647,7 +650,6 @@ class Load:
         if "app" in timing:
             self.tally.server[op].append(timing["app"])
             db, commit, lock = (timing.get(part, 0.0) for part in PARTS)
-            self.tally.parts[op].append((elapsed, timing["app"], db, commit, lock))
             sent_at = started - self.tally.began + self.tally.began_wall
             self.tally.trace.append((op, sent_at, elapsed, timing["app"], db, commit, lock))
         return response
@@ -902,7 +904,7 @@ def report(world: World, tally: Tally, checks: dict[str, dict[str, Any]], second
             "server_p50_ms": _pct(tally.server[op], 50),
             "server_p95_ms": _pct(tally.server[op], 95),
             "server_p99_ms": _pct(tally.server[op], 99),
-            **{key: _tail(tally.parts[op], low, high) for key, low, high, _ in TAIL_BANDS},
+            **{key: _tail(tally.parts(op), low, high) for key, low, high, _ in TAIL_BANDS},
             "beside_batches": _beside_batches(tally.spans[op], batch_spans),
         }
     targets = []
@@ -1046,7 +1048,8 @@ def soak(
         load_before = os.getloadavg()
         with serve(world, workers=workers, log=log) as base:
             started, wall_start, cpu_start = time.monotonic(), time.time(), time.process_time()
-            with Machine() as machine:
+            machine = Machine() if trace is not None else None  # sampled only for a trace: it runs on the cores served
+            with machine or nullcontext():
                 tally = Load(world, base, duration, rate, seed, client).run()
             seconds, wall_end, cpu = time.monotonic() - started, time.time(), time.process_time() - cpu_start
         load_after = os.getloadavg()
@@ -1057,7 +1060,7 @@ def soak(
     result["load_generator"] = {"client": client, "cpu_ms_per_request": 1000 * cpu / max(1, result["requests"])}
     result["gc_pauses"] = gc_pauses(log, wall_start, wall_end, workers)
     result["server_log_tail"] = log.read_text(errors="replace")[-3000:]
-    if trace is not None:
+    if trace is not None and machine is not None:
         result["trace"] = {"requests": str(trace), "machine": str(write_trace(trace, tally, machine))}
     return result
 
