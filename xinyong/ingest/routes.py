@@ -13,6 +13,7 @@ import hashlib
 import os
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -170,6 +171,20 @@ def _too_large(limit: int) -> TooLarge:
     return TooLarge(f"文件过大：上限为 {limit / 1024 / 1024:.0f} MB，请拆分后分批报送")
 
 
+async def _save(blocks: AsyncIterator[bytes], limit: int, fmt: str) -> Path:
+    """Receive ``blocks`` into a ``_Sink``. Its file operations run in the thread pool: the final ``fsync`` waits for
+    the disk, which the database's log is flushing to, and on the event loop it would hold up every request of the
+    worker meanwhile (checks included) for as long as the disk takes."""
+    sink = await run_in_threadpool(_Sink, limit)
+    try:
+        async for block in blocks:
+            await run_in_threadpool(sink.write, block)
+    except BaseException:
+        sink.discard()  # not awaited: it must happen even when the request is being cancelled
+        raise
+    return await run_in_threadpool(sink.keep, fmt)
+
+
 async def _save_body(request: Request) -> tuple[Path, str]:
     """Save the submitted rows or file; returns the saved path and the name to record in the batch."""
     limit = get_settings().upload_max_bytes
@@ -179,15 +194,8 @@ async def _save_body(request: Request) -> tuple[Path, str]:
     if declared.isdigit() and int(declared) > limit + (64 * 1024 if content_type.startswith("multipart/") else 0):
         raise _too_large(limit)
     if content_type in ("application/json", "application/x-ndjson"):
-        sink = _Sink(limit)
-        try:
-            async for block in request.stream():
-                sink.write(block)
-        except BaseException:
-            sink.discard()
-            raise
         fmt = "json" if content_type == "application/json" else "jsonl"
-        return sink.keep(fmt), f"api.{fmt}"
+        return await _save(request.stream(), limit, fmt), f"api.{fmt}"
     if content_type == "multipart/form-data":
         form = await request.form(max_files=1, max_fields=10)
         upload = form.get("file")
@@ -199,20 +207,19 @@ async def _save_body(request: Request) -> tuple[Path, str]:
             raise _UnsupportedType(
                 f"不支持的文件类型“{Path(name).suffix or name}”：请上传 CSV、XLSX、XLS、JSON 或 JSONL 文件"
             )
-        sink = _Sink(limit)
         try:
-            while block := await upload.read(_BLOCK):
-                sink.write(block)
-        except BaseException:
-            sink.discard()
-            raise
+            return await _save(_blocks(upload), limit, upload_format), name
         finally:
             await upload.close()
-        return sink.keep(upload_format), name
     raise _UnsupportedType(
         f"不支持的内容类型“{content_type or '（未指定）'}”："
         "请以 application/json 提交数据行数组，或以 multipart/form-data 上传文件"
     )
+
+
+async def _blocks(upload: UploadFile) -> AsyncIterator[bytes]:
+    while block := await upload.read(_BLOCK):
+        yield block
 
 
 class _UnsupportedType(XinyongError):
