@@ -13,7 +13,9 @@ Policy:
 
 from __future__ import annotations
 
+import asyncio
 import os
+import traceback
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,6 +38,32 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 # As the web app and the command line do: every domain's worker jobs, dashboard charts and merge hooks registered.
 hooks.install()
+
+# Statements sent from a thread that runs an event loop: in the app, a web worker's loop, which serves every request of
+# the worker and stops for as long as the statement takes (a disk stall, a database restarting: seconds). Every
+# statement belongs in the thread pool (xinyong/core/routing.py); the suite fails any test during which one was not.
+_ON_EVENT_LOOP: list[str] = []
+
+
+@sa.event.listens_for(Engine, "before_cursor_execute")
+def _statement_on_event_loop(conn: object, cursor: object, statement: str, *_: object) -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return  # no loop in this thread: a worker thread, the command line, a test's own setup
+    ours = [frame for frame in traceback.extract_stack()[:-1] if "/site-packages/" not in frame.filename]
+    where = "".join(traceback.format_list(ours[-6:]))  # the project's own frames: the code that sent it
+    _ON_EVENT_LOOP.append(f"{' '.join(statement.split())[:120]}\n{where}")
+
+
+@pytest.fixture(autouse=True)
+def _no_statement_on_event_loop() -> Iterator[None]:
+    _ON_EVENT_LOOP.clear()
+    yield
+    if _ON_EVENT_LOOP:
+        found = list(_ON_EVENT_LOOP)
+        _ON_EVENT_LOOP.clear()
+        pytest.fail(f"{len(found)} statement(s) sent from the event loop's thread; the first:\n{found[0]}")
 
 
 @pytest.fixture(autouse=True)

@@ -64,7 +64,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         connections = settings.warm_connections
         try:
-            require_current(app.state.engine)
+            await run_in_threadpool(require_current, app.state.engine)
         except SchemaOutdated as exc:
             log.error("schema outdated", error=exc.message)
             raise

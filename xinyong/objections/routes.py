@@ -13,7 +13,7 @@ from xinyong.audit.service import Actor
 from xinyong.catalog.models import Resource, SourceUnit
 from xinyong.core.deps import SessionDep
 from xinyong.core.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
-from xinyong.core.routing import APIRouter
+from xinyong.core.routing import APIRouter, in_thread
 from xinyong.core.types import RowId
 from xinyong.objections import service as objections
 from xinyong.objections.models import OBJECTION_STATUS_LABELS, Objection, ObjectionStatus
@@ -90,13 +90,17 @@ def read_objection(objection_id: RowId, session: SessionDep, actor: RightsActor)
 async def upload_attachment(
     objection_id: RowId, session: SessionDep, actor: RightsActor, file: Annotated[UploadFile, File()]
 ) -> dict[str, Any]:
-    row = objections.get(session=session, objection_id=objection_id, actor=actor)
-    if actor.subject_id != row.subject_id:
-        raise Forbidden("只有申请人可以上传材料")
-    content = await file.read(attachments_limit() + 1)
-    stored = attachments.store(session=session, actor=actor, owner_type="objection", owner_id=row.id,
-                               filename=file.filename or "附件", content=content)  # fmt: skip
-    return {"id": stored.id, "filename": stored.filename, "size": stored.size}
+    content = await file.read(attachments_limit() + 1)  # FastAPI has already received the form
+
+    def store() -> dict[str, Any]:
+        row = objections.get(session=session, objection_id=objection_id, actor=actor)
+        if actor.subject_id != row.subject_id:
+            raise Forbidden("只有申请人可以上传材料")
+        stored = attachments.store(session=session, actor=actor, owner_type="objection", owner_id=row.id,
+                                   filename=file.filename or "附件", content=content)  # fmt: skip
+        return {"id": stored.id, "filename": stored.filename, "size": stored.size}
+
+    return await in_thread(store)
 
 
 def attachments_limit() -> int:
@@ -184,23 +188,31 @@ async def objection_submit(
     actor = _subject_actor(account)
     if actor is None:
         return RedirectResponse("/login?next=/me", status_code=303)
-    try:
-        if len(files or []) > attachments.MAX_PER_ITEM:  # each file is bounded; so is how many are read
-            raise InvalidInput(f"一次最多上传 {attachments.MAX_PER_ITEM} 个附件")
-        uploads = [(u.filename, await u.read(attachments_limit() + 1)) for u in files or [] if u.filename]
-        for name, content in uploads:  # checked before anything is written
-            attachments.check_file(name, content)
-        row = objections.submit(
-            session=session, actor=actor, record_id=record_id, reasons=reasons, request=request_kind,
-            requested_changes={"说明": correct_value.strip()} if correct_value.strip() else {},
-        )  # fmt: skip
-        for name, content in uploads:
-            attachments.store(session=session, actor=actor, owner_type="objection", owner_id=row.id,
-                              filename=name, content=content)  # fmt: skip
-    except (InvalidInput, Conflict, TooLarge) as exc:
-        context = _record_context(session, record_id)
-        return render(request, "objections/form.html", context | {"error": exc.message}, status_code=422)
-    return RedirectResponse(f"/me/rights?filed={row.no}", status_code=303)
+    # Each file is bounded, and so is how many are read.
+    too_many = len(files or []) > attachments.MAX_PER_ITEM
+    uploads = (
+        [] if too_many else [(u.filename, await u.read(attachments_limit() + 1)) for u in files or [] if u.filename]
+    )
+
+    def submit(actor: Actor) -> Response:
+        try:
+            if too_many:
+                raise InvalidInput(f"一次最多上传 {attachments.MAX_PER_ITEM} 个附件")
+            for name, content in uploads:  # checked before anything is written
+                attachments.check_file(name, content)
+            row = objections.submit(
+                session=session, actor=actor, record_id=record_id, reasons=reasons, request=request_kind,
+                requested_changes={"说明": correct_value.strip()} if correct_value.strip() else {},
+            )  # fmt: skip
+            for name, content in uploads:
+                attachments.store(session=session, actor=actor, owner_type="objection", owner_id=row.id,
+                                  filename=name, content=content)  # fmt: skip
+        except (InvalidInput, Conflict, TooLarge) as exc:
+            context = _record_context(session, record_id)
+            return render(request, "objections/form.html", context | {"error": exc.message}, status_code=422)
+        return RedirectResponse(f"/me/rights?filed={row.no}", status_code=303)
+
+    return await in_thread(submit, actor)
 
 
 @router.get("/office/objections/{objection_id}", include_in_schema=False)

@@ -13,7 +13,7 @@ from starlette.datastructures import UploadFile as StarletteUpload
 from xinyong.accounts.web import OptionalAccount, actor_of
 from xinyong.core.deps import SessionDep
 from xinyong.core.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
-from xinyong.core.routing import APIRouter
+from xinyong.core.routing import APIRouter, in_thread
 from xinyong.core.settings import get_settings
 from xinyong.core.types import RowId
 from xinyong.records.models import Record
@@ -121,15 +121,19 @@ async def upload(
     file: Annotated[UploadFile, File()],
     item: Annotated[str, Form(description="修复条件代码，如 obligations")],
 ) -> dict[str, Any]:
-    row = repairs.get(session=session, application_id=application_id, actor=actor)
-    if actor.subject_id != row.subject_id:
-        raise Forbidden("只有申请人可以上传材料")
-    if item not in {i["code"] for i in row.checklist}:
-        raise InvalidInput(f"item：{item} 不是该申请的修复条件")
-    content = await file.read(get_settings().attachment_max_bytes + 1)
-    stored = attachments.store(session=session, actor=actor, owner_type="repair", owner_id=row.id,
-                               filename=file.filename or "附件", content=content, item=item)  # fmt: skip
-    return {"id": stored.id, "filename": stored.filename, "size": stored.size, "item": item}
+    content = await file.read(get_settings().attachment_max_bytes + 1)  # FastAPI has already received the form
+
+    def store() -> dict[str, Any]:
+        row = repairs.get(session=session, application_id=application_id, actor=actor)
+        if actor.subject_id != row.subject_id:
+            raise Forbidden("只有申请人可以上传材料")
+        if item not in {i["code"] for i in row.checklist}:
+            raise InvalidInput(f"item：{item} 不是该申请的修复条件")
+        stored = attachments.store(session=session, actor=actor, owner_type="repair", owner_id=row.id,
+                                   filename=file.filename or "附件", content=content, item=item)  # fmt: skip
+        return {"id": stored.id, "filename": stored.filename, "size": stored.size, "item": item}
+
+    return await in_thread(store)
 
 
 @router.post("/api/v1/repairs/{application_id}/accept", summary="受理（信用办；材料须齐全）")
@@ -192,29 +196,36 @@ async def repair_submit(request: Request, session: FormSession, account: FormAcc
     if not raw_id.isdigit() or len(raw_id) > 18:  # 18 digits: always within a 64-bit id
         raise InvalidInput(f"record_id：应为记录编号（数字），收到“{raw_id[:40]}”")
     record_id = int(raw_id)
-    info = repairs.eligibility(session=session, record_id=record_id, actor=actor)
-    evidence = {i["code"]: str(form.get(f"evidence_{i['code']}", "")) for i in info["checklist"]}
-    try:
-        uploads = []
-        for item in info["checklist"]:
-            upload = form.get(f"file_{item['code']}")
-            if isinstance(upload, StarletteUpload) and upload.filename:
-                content = await upload.read(get_settings().attachment_max_bytes + 1)
-                attachments.check_file(upload.filename, content)
-                uploads.append((item["code"], upload.filename, content))
-        row = repairs.submit(
-            session=session, actor=actor, record_id=record_id, statement=str(form.get("statement", "")),
-            evidence=evidence, sign_commitment=form.get("sign_commitment") == "on",
-        )  # fmt: skip
-        for code, name, content in uploads:
-            attachments.store(session=session, actor=actor, owner_type="repair", owner_id=row.id, filename=name,
-                              content=content, item=code)  # fmt: skip
-    except (InvalidInput, Conflict, TooLarge) as exc:
-        record = session.get(Record, record_id)
-        return render(
-            request, "repair/form.html", {"record": record, "info": info, "error": exc.message}, status_code=422
-        )
-    return RedirectResponse(f"/me/rights?filed={row.no}", status_code=303)
+    files: dict[str, tuple[str, bytes]] = {}  # the form is already received; only the checklist's items are kept
+    for key, upload in form.multi_items():
+        if key.startswith("file_") and isinstance(upload, StarletteUpload) and upload.filename:
+            files[key.removeprefix("file_")] = (
+                upload.filename,
+                await upload.read(get_settings().attachment_max_bytes + 1),
+            )
+
+    def submit() -> Response:
+        info = repairs.eligibility(session=session, record_id=record_id, actor=actor)
+        evidence = {i["code"]: str(form.get(f"evidence_{i['code']}", "")) for i in info["checklist"]}
+        try:
+            uploads = [(item["code"], *files[item["code"]]) for item in info["checklist"] if item["code"] in files]
+            for _, name, content in uploads:  # checked before anything is written
+                attachments.check_file(name, content)
+            row = repairs.submit(
+                session=session, actor=actor, record_id=record_id, statement=str(form.get("statement", "")),
+                evidence=evidence, sign_commitment=form.get("sign_commitment") == "on",
+            )  # fmt: skip
+            for code, name, content in uploads:
+                attachments.store(session=session, actor=actor, owner_type="repair", owner_id=row.id, filename=name,
+                                  content=content, item=code)  # fmt: skip
+        except (InvalidInput, Conflict, TooLarge) as exc:
+            record = session.get(Record, record_id)
+            return render(
+                request, "repair/form.html", {"record": record, "info": info, "error": exc.message}, status_code=422
+            )
+        return RedirectResponse(f"/me/rights?filed={row.no}", status_code=303)
+
+    return await in_thread(submit)
 
 
 @router.get("/office/repairs/{application_id}", include_in_schema=False)

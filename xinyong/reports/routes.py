@@ -16,7 +16,7 @@ from xinyong.audit.service import Actor
 from xinyong.core import clock
 from xinyong.core.deps import OptionalActor, SessionDep
 from xinyong.core.errors import Forbidden, InvalidInput, TooLarge, Unauthenticated, XinyongError
-from xinyong.core.routing import APIRouter
+from xinyong.core.routing import APIRouter, in_thread
 from xinyong.core.settings import get_settings
 from xinyong.core.types import RowId
 from xinyong.portal.routes import csrf_token
@@ -127,7 +127,9 @@ async def verify_file_api(
     code: Annotated[str | None, Form(max_length=32)] = None,
 ) -> Response:
     data = await _read_upload(file)
-    return _json(service.verify(session=session, report_no=report_no, code=code, file_data=data))
+    return await in_thread(
+        lambda: _json(service.verify(session=session, report_no=report_no, code=code, file_data=data))
+    )
 
 
 def _verify_page(request: Request, result: service.Verification | None, report_no: str, code: str = "") -> Response:
@@ -167,8 +169,12 @@ async def verify_upload_page(
     code: Annotated[str, Form(max_length=32)] = "",
 ) -> Response:
     data = await _read_upload(file)
-    result = service.verify(session=session, report_no=report_no, code=code or None, file_data=data)
-    return _verify_page(request, result, report_no, code)
+
+    def verify() -> Response:
+        result = service.verify(session=session, report_no=report_no, code=code or None, file_data=data)
+        return _verify_page(request, result, report_no, code)
+
+    return await in_thread(verify)
 
 
 # ---- issuing -------------------------------------------------------------------------------------------------------
