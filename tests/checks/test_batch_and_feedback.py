@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
+import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
 from sqlalchemy.orm import Session
 
@@ -13,6 +16,7 @@ from tests import factories
 from tests.checks.conftest import CLERK, put_on_list
 from xinyong.audit.service import Actor
 from xinyong.checks import service as checks
+from xinyong.checks.models import Check
 from xinyong.checks.upload import read_upload, write_csv, write_xlsx
 from xinyong.core.errors import InvalidInput
 
@@ -76,6 +80,29 @@ def test_batch_check_from_xlsx_and_bad_files(session: Session) -> None:
         read_upload("x.csv", "甲,乙\n1,2\n".encode())
     with pytest.raises(InvalidInput, match="CSV 或 XLSX"):
         read_upload("x.pdf", b"%PDF")
+
+
+def test_a_batch_check_stores_its_checks_a_chunk_at_a_time(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    listed, clean = _people(session)
+    monkeypatch.setattr(checks, "BATCH_CHUNK", 2)
+    text = "统一社会信用代码,名称\n" + f"{listed},\n{clean},\n,淄博华信建材公司\n91370302MA0000000X,\n{clean},\n"
+    rows = read_upload("供应商.csv", text.encode())
+    chunks: list[int] = []
+
+    def stored() -> int:
+        return session.scalar(sa.select(sa.func.count()).select_from(Check)) or 0
+
+    @contextmanager
+    def store() -> Iterator[Session]:  # each chunk's writes: none may come before it or outside it
+        before = stored()
+        yield session
+        chunks.append(stored() - before)
+
+    start = stored()
+    batch_no, lines = checks.batch_check(session=session, actor=CLERK, matter="政府采购", rows=rows, store=store)
+    assert chunks == [2, 2, 1] and stored() - start == 5
+    assert [line["status"] for line in lines] == ["checked", "checked", "needs_confirmation", "rejected", "checked"]
+    assert [line["row_no"] for line in checks.batch_lines(session=session, batch_no=batch_no)] == [2, 3, 4, 5, 6]
 
 
 def test_feedback_and_case_statistics(session: Session) -> None:

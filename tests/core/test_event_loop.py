@@ -2,9 +2,10 @@
 
 The suite's guard (``tests/conftest.py``) fails any test during which a statement was sent from the loop's thread;
 the first test shows it catching one. The others hold a request where it waits longest (a batch check looking up
-its rows; a pushed batch's upload waiting for the disk) and send another request to the same app meanwhile: it must
-be answered while the first is still held. Were the held work on the event loop, the second request could not be
-answered until the first was released, and the hold gives up (and the test fails) after ``HOLD`` seconds.
+its rows; a pushed batch's upload waiting for the disk) and send a check to the same app meanwhile: it must be
+answered while the first is still held. Were the held work on the event loop (or holding SQLite's write lock), the
+check could not be answered until the first was released, and the hold gives up (and the test fails) after ``HOLD``
+seconds.
 """
 
 from __future__ import annotations
@@ -112,15 +113,16 @@ def test_the_guard_catches_a_statement_on_the_event_loop(engine: sa.Engine) -> N
     assert all("in blocking" in found for found in caught)
 
 
-def test_a_page_is_answered_while_a_batch_check_is_being_looked_up(
+def test_a_check_is_answered_while_a_batch_check_is_being_looked_up(
     fresh_db: Database, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    hold = Hold(checks.batch_check)
-    monkeypatch.setattr(checks, "batch_check", hold)
-    csv = "统一社会信用代码,名称\n" + f"{keys['code']},\n"
+    # Held while answering its first row. The check must get both the event loop and, on SQLite, the write lock:
+    # the batch reads without it and writes each chunk of its checks in a short transaction of its own.
+    hold = Hold(checks.answer_check)
+    monkeypatch.setattr(checks, "answer_check", hold)
+    csv = "统一社会信用代码,名称\n" + f"{keys['code']},\n" * 3
     with TestClient(create_app(fresh_db.engine)) as client:
-        # A read: on SQLite a check would wait for the batch's write transaction, which is not the point here.
-        batch, page = _while_held(
+        batch, check = _while_held(
             client,
             hold,
             lambda: client.post(
@@ -129,11 +131,13 @@ def test_a_page_is_answered_while_a_batch_check_is_being_looked_up(
                 files={"file": ("供应商.csv", csv.encode())},
                 headers=_bearer(keys["checker"]),
             ),
-            lambda: client.get(f"/subjects/{keys['code']}"),
+            lambda: client.post(
+                "/api/v1/checks", json={"code": keys["code"], "matter": "政府采购"}, headers=_bearer(keys["checker"])
+            ),
         )
-    assert page.status_code == 200, page.text
+    assert check.status_code == 200, check.text
     assert batch.status_code == 201, batch.text
-    assert batch.json()["rows"][0]["status"] == "checked"
+    assert [row["status"] for row in batch.json()["rows"]] == ["checked"] * 3
 
 
 def test_a_check_is_answered_while_a_pushed_batch_waits_for_the_disk(

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Annotated, Any
 
 from fastapi import File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from xinyong.accounts.models import Account, Role
 from xinyong.accounts.web import OptionalAccount, actor_of
@@ -16,6 +19,7 @@ from xinyong.checks import service as checks
 from xinyong.checks.schemas import CheckCreate, FeedbackCreate, MeasureBasisUpdate
 from xinyong.checks.upload import read_upload, write_csv, write_xlsx
 from xinyong.core import clock
+from xinyong.core.database import session_scope
 from xinyong.core.deps import CurrentActor, SessionDep, read_first, require_role, write_scope
 from xinyong.core.errors import Conflict, InvalidInput, NotFound, TooLarge, XinyongError
 from xinyong.core.routing import APIRouter, in_thread
@@ -71,7 +75,9 @@ def post_feedback(check_id: str, body: FeedbackCreate, session: SessionDep, acto
 
 
 @router.post("/api/v1/checks/batches", status_code=201, summary="批量核查：上传 CSV/XLSX（代码和/或名称列）")
+@read_first
 async def post_batch(
+    request: Request,
     session: SessionDep,
     actor: CurrentActor,
     matter: Annotated[str, Form(description="事项代码或名称")],
@@ -82,7 +88,9 @@ async def post_batch(
 
     def check_all() -> dict[str, Any]:  # thousands of rows: parsed and looked up off the event loop
         rows = read_upload(file.filename or "upload.csv", _within_limit(content))
-        batch_no, lines = checks.batch_check(session=session, actor=actor, matter=matter, rows=rows)
+        batch_no, lines = checks.batch_check(
+            session=session, actor=actor, matter=matter, rows=rows, store=_chunk_transaction(request)
+        )
         return {
             "batch_no": batch_no,
             "rows": lines,
@@ -169,6 +177,12 @@ def _quote(text: str) -> str:
     from urllib.parse import quote
 
     return quote(text)
+
+
+def _chunk_transaction(request: Request) -> Callable[[], AbstractContextManager[Session]]:
+    """Where a batch check writes each chunk of its checks: a transaction of its own (the batch reads through the
+    request's session, ``read_first``: on SQLite without the write lock, on PostgreSQL outside a transaction)."""
+    return lambda: session_scope(request.app.state.engine, write=True)
 
 
 async def _read_limited(file: UploadFile) -> bytes:
@@ -301,6 +315,7 @@ def batch_page(request: Request, session: SessionDep, account: OptionalAccount) 
 
 
 @router.post("/checks/batch", response_class=HTMLResponse, include_in_schema=False)
+@read_first
 async def batch_submit(
     request: Request,
     session: SessionDep,
@@ -317,7 +332,9 @@ async def batch_submit(
         context: dict[str, Any] = {"matters": checks.all_matters(session=session), "matter": matter}
         try:
             rows = read_upload(file.filename or "upload.csv", _within_limit(content))
-            batch_no, lines = checks.batch_check(session=session, actor=actor, matter=matter, rows=rows)
+            batch_no, lines = checks.batch_check(
+                session=session, actor=actor, matter=matter, rows=rows, store=_chunk_transaction(request)
+            )
         except XinyongError as exc:
             return render(request, "checks/batch.html", context | {"error": exc.message}, status_code=422)
         return render(request, "checks/batch.html", context | {"batch_no": batch_no, "lines": lines})

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -863,27 +865,55 @@ def new_batch_no(today: dt.date) -> str:
     return f"PL{today:%Y%m%d}{secrets.token_hex(4).upper()}"
 
 
+# Rows of a batch check answered, then stored together in one short transaction.
+BATCH_CHUNK = 50
+
+
 def batch_check(
-    *, session: Session, actor: Actor, matter: str, rows: list[Any], batch_no: str | None = None
+    *,
+    session: Session,
+    actor: Actor,
+    matter: str,
+    rows: list[Any],
+    batch_no: str | None = None,
+    store: Callable[[], AbstractContextManager[Session]] | None = None,
 ) -> tuple[str, list[dict[str, Any]]]:
     """批量核查: one stored check per row. Rows with only a name are matched with a score; ambiguous ones are stored
-    as 'needs_confirmation' with their candidates (no measures are guessed for them)."""
+    as 'needs_confirmation' with their candidates (no measures are guessed for them).
+
+    Every row is answered by reading ``session``, and each ``BATCH_CHUNK`` rows' checks are then written together in
+    ``store()`` (by default ``session`` itself). The routes give a transaction of its own for each chunk: a file of
+    50,000 rows is minutes of look-ups, and SQLite's one write lock (or, on PostgreSQL, one of the audit chains) is
+    then held only while a chunk is written, not while the whole file is looked up."""
     _require_checker(actor)
     matter_row = get_matter(session=session, matter=matter)
     batch_no = batch_no or new_batch_no(clock.today())
     lines = []
-    for row in rows:
-        request = CheckRequest(matter=matter_row.code, code=row.code or None, name=None if row.code else row.name)
-        try:
-            with session.begin_nested():
-                outcome = run_check(session=session, actor=actor, request=request, batch_no=batch_no, row_no=row.row_no)
-            lines.append(_batch_line(row, outcome.result))
-        except Conflict as exc:
-            check = _store_unresolved(session, actor, matter_row.code, row, batch_no, "needs_confirmation", exc)
-            lines.append(_batch_line(row, check_view(check)))
-        except InvalidInput as exc:
-            check = _store_unresolved(session, actor, matter_row.code, row, batch_no, "rejected", exc)
-            lines.append(_batch_line(row, check_view(check)))
+    for start in range(0, len(rows), BATCH_CHUNK):
+        answers: list[tuple[Any, Check | Conflict | InvalidInput]] = []
+        for row in rows[start : start + BATCH_CHUNK]:
+            request = CheckRequest(matter=matter_row.code, code=row.code or None, name=None if row.code else row.name)
+            try:
+                answers.append(
+                    (
+                        row,
+                        answer_check(
+                            session=session, actor=actor, request=request, batch_no=batch_no, row_no=row.row_no
+                        ),
+                    )
+                )
+            except (Conflict, InvalidInput) as exc:
+                answers.append((row, exc))
+        with store() if store is not None else nullcontext(session) as writing:
+            for row, outcome in answers:
+                if isinstance(outcome, Check):
+                    view = store_check(session=writing, actor=actor, check=outcome).result
+                else:
+                    status = "needs_confirmation" if isinstance(outcome, Conflict) else "rejected"
+                    view = check_view(
+                        _store_unresolved(writing, actor, matter_row.code, row, batch_no, status, outcome)
+                    )
+                lines.append(_batch_line(row, view))
     return batch_no, lines
 
 
