@@ -123,3 +123,15 @@ def test_gc_pauses_are_told_apart_by_process_and_kept_to_the_load(tmp_path: Path
     assert pauses["web"] == {"full": 1, "full_max_ms": 20.0, "full_total_ms": 20.0, "max_ms": 20.0}
     assert pauses["collection"] == {"full": 2, "full_max_ms": 40.0, "full_total_ms": 70.0, "max_ms": 40.0}
     assert pauses["master"]["full"] == 1
+
+
+def test_the_batch_check_benchmark_checks_beside_a_batch(fresh_db: Database, tmp_path: Path) -> None:
+    """bench/batch_check.py, scaled down: the batch answered with a checked line per row and stored whole, single
+    checks answered before and during it, and no error."""
+    from bench import batch_check
+
+    found = batch_check.measure(fresh_db.url, subjects=500, rows=300, workdir=tmp_path, pace=0.005, alone=1.0)
+    assert found["errors"] == [], found["errors"]
+    assert found["engine"] == fresh_db.kind and found["rows"] == 300 and found["batch_seconds"] > 0
+    assert found["alone"]["checks"] > 0 and found["during"]["checks"] > 0, found
+    assert "batch check of 300 rows" in batch_check.table(found)
