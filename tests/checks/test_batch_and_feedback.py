@@ -84,7 +84,7 @@ def test_batch_check_from_xlsx_and_bad_files(session: Session) -> None:
 
 def test_a_batch_check_stores_its_checks_a_chunk_at_a_time(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
     listed, clean = _people(session)
-    monkeypatch.setattr(checks, "BATCH_CHUNK", 2)
+    monkeypatch.setitem(checks.BATCH_CHUNK, session.get_bind().dialect.name, 2)
     text = "统一社会信用代码,名称\n" + f"{listed},\n{clean},\n,淄博华信建材公司\n91370302MA0000000X,\n{clean},\n"
     rows = read_upload("供应商.csv", text.encode())
     chunks: list[int] = []
