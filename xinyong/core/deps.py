@@ -37,7 +37,8 @@ def read_first(endpoint: Endpoint) -> Endpoint:
     reads see what they would in a transaction: PostgreSQL's READ COMMITTED takes a new snapshot for every statement
     anyway. What makes it safe is the write being one statement (``audit.insert_audited``: the row and its audit
     entry), which is atomic and durable on its own; an endpoint that needs two writes to succeed or fail together
-    must not be marked.
+    must not be marked, unless it writes them in a transaction of its own (``session_scope(engine, write=True)``),
+    as a batch check does for each chunk of its checks.
     """
     _READ_FIRST.add(endpoint)
     return endpoint
