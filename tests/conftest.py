@@ -45,13 +45,20 @@ hooks.install()
 _ON_EVENT_LOOP: list[str] = []
 
 
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _ours(filename: str) -> bool:
+    return filename.startswith(str(_ROOT)) and "/site-packages/" not in filename
+
+
 @sa.event.listens_for(Engine, "before_cursor_execute")
 def _statement_on_event_loop(conn: object, cursor: object, statement: str, *_: object) -> None:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return  # no loop in this thread: a worker thread, the command line, a test's own setup
-    ours = [frame for frame in traceback.extract_stack()[:-1] if "/site-packages/" not in frame.filename]
+    ours = [frame for frame in traceback.extract_stack()[:-1] if _ours(frame.filename)]
     where = "".join(traceback.format_list(ours[-6:]))  # the project's own frames: the code that sent it
     _ON_EVENT_LOOP.append(f"{' '.join(statement.split())[:120]}\n{where}")
 
