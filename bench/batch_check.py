@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
 import sys
 import tempfile
 import threading
@@ -38,28 +37,22 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.checks import uscc_of  # noqa: E402
-from bench.soak import bench_database, prepare, serve  # noqa: E402  (the soak's data and server)
+from bench.soak import _pct, bench_database, prepare, serve  # noqa: E402  (the soak's data, server, percentile)
 
 MATTER = "government_procurement"
 
 
-def _pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else float("nan")
-
-
 def summary(latencies: list[float]) -> dict[str, float]:
+    """Count and p50 / p95 / p99 / max in ms of ``latencies`` in seconds (the soak's percentile)."""
     return {
         "checks": len(latencies),
-        "p50": statistics.median(latencies) if latencies else float("nan"),
-        "p95": _pct(latencies, 95),
-        "p99": _pct(latencies, 99),
-        "max": max(latencies, default=float("nan")),
+        **{f"p{p}": _pct(latencies, p) for p in (50, 95, 99)},
+        "max": _pct(latencies, 100),
     }
 
 
 class Clerk:
-    """Single checks, one at a time, paced; each latency in ms, every unexpected answer as an error."""
+    """Single checks, one at a time, paced; each latency in seconds, every unexpected answer as an error."""
 
     def __init__(self, base: str, key: str, subjects: int, pace: float) -> None:
         self.client = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=120)
@@ -74,7 +67,7 @@ class Clerk:
             code = uscc_of(self.rng.randrange(self.subjects))
             started = time.perf_counter()
             answer = self.client.post("/api/v1/checks", json={"code": code, "matter": MATTER})
-            latencies.append((time.perf_counter() - started) * 1000)
+            latencies.append(time.perf_counter() - started)
             if answer.status_code != 200 or answer.json()["subject"]["code"] != code:
                 self.errors.append(f"check {code}: {answer.status_code} {answer.text[:200]}")
             time.sleep(self.pace)
